@@ -1,0 +1,705 @@
+"""One pure function per operation, and the list of enabled operations.
+
+Each operation takes ``(config, state, ...)`` and returns an ``Outcome``: the
+new state, the caller's result, the driver calls the pool must make, and the
+waiters it resolved. Nothing here mutates a state; the small lists that
+collect effects and wake-ups live only for one call.
+
+The helpers below share one vocabulary:
+
+1. ``_connect`` opens a connection, or fails if a connect failure is armed.
+2. ``_validate`` is the checkout-time gate: a connection due for retirement
+   (stale, used up, too old, idle too long) or failing its ping is closed and
+   a new one opened in its slot.
+3. ``_hand`` gives a connection to an actor.
+4. ``_give`` places a connection freed by its holder: the chosen waiter gets
+   it, else it goes idle, else (beyond the idle cap) it is closed.
+5. ``_slot_freed`` serves the chosen waiter when a connection left the pool:
+   the waiter connects in the freed slot; if that connect fails, the waiter is
+   refused with the connect error and the next waiter tries.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from ._config import Config, Fairness, IdleOrder, Ping, ResetMode
+from ._state import (
+    OK,
+    WAIT,
+    Conn,
+    Effect,
+    EffectKind,
+    Hold,
+    Op,
+    OpKind,
+    Outcome,
+    Refusal,
+    Result,
+    State,
+    Status,
+    Waiter,
+    Wakeup,
+    got,
+    refused,
+    with_conn,
+)
+
+Effects = list[Effect]
+Wakeups = list[Wakeup]
+
+
+def initial(config: Config, actors: int) -> Outcome:
+    """The pool just created: ``min_idle`` connections opened (CAP-3).
+
+    Args:
+        config: the pool's policies.
+        actors: how many actors (threads) will use it.
+
+    Raises:
+        ValueError: ``actors`` is not positive.
+    """
+    if not isinstance(actors, int) or isinstance(actors, bool) or actors < 1:
+        raise ValueError(f"actors must be a positive int, got {actors!r}")
+    fx: Effects = []
+    state = State(conns=(), idle=(), holds=(None,) * actors)
+    for _ in range(config.min_idle):
+        state, cid = _connect(config, state, fx)
+        assert cid is not None  # no connect failure is armed at creation
+        state = replace(state, idle=(*state.idle, cid))
+    return Outcome(state, OK, tuple(fx))
+
+
+# -- helpers ---------------------------------------------------------------
+
+
+def _has_room(config: Config, state: State) -> bool:
+    return config.max_size is None or len(state.conns) < config.max_size
+
+
+def _remove(state: State, cid: int) -> State:
+    return replace(
+        state,
+        conns=tuple(c for c in state.conns if c.id != cid),
+        idle=tuple(i for i in state.idle if i != cid),
+    )
+
+
+def _set_hold(state: State, actor: int, hold: Hold | None) -> State:
+    holds = list(state.holds)
+    holds[actor] = hold
+    return replace(state, holds=tuple(holds))
+
+
+def _connect(config: Config, state: State, fx: Effects) -> tuple[State, int | None]:
+    """Open a new connection (CONNECT, then SETUP if configured), or fail."""
+    if state.connect_failures:
+        fx.append(Effect(EffectKind.CONNECT_FAILED, None))
+        return replace(state, connect_failures=state.connect_failures - 1), None
+    cid = state.next_id
+    fx.append(Effect(EffectKind.CONNECT, cid))
+    if config.session_setup:
+        fx.append(Effect(EffectKind.SETUP, cid))
+    return replace(state, conns=(*state.conns, Conn(cid)), next_id=cid + 1), cid
+
+
+def retire_due(config: Config, conn: Conn) -> bool:
+    """Whether a connection must not be handed out again (RETIRE-1..4)."""
+    return (
+        conn.stale
+        or (config.max_usage is not None and conn.uses >= config.max_usage)
+        or (config.max_lifetime is not None and conn.age >= config.max_lifetime)
+        or (config.max_idle_time is not None and conn.idle_for >= config.max_idle_time)
+    )
+
+
+def _validate(config: Config, state: State, cid: int, fx: Effects) -> tuple[State, int | None]:
+    """The checkout gate: the id to hand out, or None if its replacement failed."""
+    conn = state.conn(cid)
+    if not retire_due(config, conn):
+        if config.ping is not Ping.ON_CHECKOUT:
+            return state, cid
+        fx.append(Effect(EffectKind.PING, cid))
+        if state.ping_failures:
+            # an armed ping failure is spent by the next ping, dead or alive
+            state = replace(state, ping_failures=state.ping_failures - 1)
+        elif conn.alive:
+            return state, cid
+    fx.append(Effect(EffectKind.CLOSE, cid))
+    return _connect(config, _remove(state, cid), fx)
+
+
+def _hand(config: Config, state: State, actor: int, cid: int) -> State:
+    conn = state.conn(cid)
+    uses = conn.uses if config.max_usage is None else min(conn.uses + 1, config.max_usage)
+    state = with_conn(state, replace(conn, uses=uses, idle_for=0))
+    return _set_hold(state, actor, Hold(cid))
+
+
+def _checkout(
+    config: Config, state: State, actor: int, cid: int, fx: Effects
+) -> tuple[State, Result]:
+    """Validate a connection the pool already has and hand it to ``actor``."""
+    state, cid_or_none = _validate(config, state, cid, fx)
+    if cid_or_none is None:
+        return state, refused(Refusal.CONNECT_FAILED)
+    return _hand(config, state, actor, cid_or_none), got(cid_or_none)
+
+
+def _pick(config: Config, state: State, prefer: int | None) -> Waiter:
+    """The waiter served next: the oldest, or under barging any (``prefer``)."""
+    if prefer is not None and config.fairness is Fairness.BARGING:
+        found = state.waiter(prefer)
+        if found is not None:
+            return found
+    return state.waiting[0]
+
+
+def _unwait(state: State, waiter: Waiter) -> State:
+    return replace(state, waiting=tuple(w for w in state.waiting if w is not waiter))
+
+
+def _slot_freed(
+    config: Config, state: State, fx: Effects, wk: Wakeups, prefer: int | None
+) -> State:
+    """A connection left the accounting: the chosen waiter connects in its slot."""
+    while state.waiting and not state.closed and _has_room(config, state):
+        waiter = _pick(config, state, prefer)
+        prefer = None
+        state = _unwait(state, waiter)
+        state, cid = _connect(config, state, fx)
+        if cid is None:
+            # CONN-1: the error reaches this waiter; the slot is free again
+            wk.append(Wakeup(waiter.actor, refused(Refusal.CONNECT_FAILED)))
+            continue
+        state = _hand(config, state, waiter.actor, cid)
+        wk.append(Wakeup(waiter.actor, got(cid)))
+    return state
+
+
+def _give(
+    config: Config, state: State, cid: int, fx: Effects, wk: Wakeups, prefer: int | None
+) -> State:
+    """Place a connection its holder gave back (already reset)."""
+    if state.waiting:
+        waiter = _pick(config, state, prefer)
+        state = _unwait(state, waiter)
+        state, result = _checkout(config, state, waiter.actor, cid, fx)
+        wk.append(Wakeup(waiter.actor, result))
+        if result.status is Status.REFUSED:
+            state = _slot_freed(config, state, fx, wk, None)
+        return state
+    kept = config.kept_idle
+    if kept is not None and len(state.idle) >= kept:
+        fx.append(Effect(EffectKind.CLOSE, cid))  # CAP-2: overflow closed on return
+        return _remove(state, cid)
+    return replace(state, idle=(*state.idle, cid))
+
+
+_RESET_CALL = {
+    ResetMode.ROLLBACK_IF_BEGUN: EffectKind.ROLLBACK,
+    ResetMode.ROLLBACK: EffectKind.ROLLBACK,
+    ResetMode.COMMIT: EffectKind.COMMIT,
+    ResetMode.FULL: EffectKind.RESET,
+}
+
+
+def _reset(config: Config, state: State, cid: int, fx: Effects) -> tuple[State, bool]:
+    """Reset on return (RESET-1..5); False if the reset call failed (dead connection)."""
+    conn = state.conn(cid)
+    mode = config.reset
+    if mode is ResetMode.NONE or (mode is ResetMode.ROLLBACK_IF_BEGUN and not conn.begun):
+        return state, True
+    fx.append(Effect(_RESET_CALL[mode], cid))
+    if not conn.alive:
+        return state, False
+    if mode is ResetMode.FULL:
+        if config.session_setup:
+            fx.append(Effect(EffectKind.SETUP, cid))
+        return with_conn(state, replace(conn, txn=False, begun=False, dirty=False)), True
+    return with_conn(state, replace(conn, txn=False, begun=False)), True
+
+
+def _return(
+    config: Config, state: State, actor: int, cid: int, fx: Effects, wk: Wakeups, prefer: int | None
+) -> State:
+    """The outermost release of ``cid`` by ``actor``, whose hold is already updated."""
+    if not state.closed and not state.conn(cid).broken:
+        state, ok = _reset(config, state, cid, fx)
+        if ok:
+            if config.per_thread:
+                return state  # AFF-1: the connection stays bound to its thread
+            return _give(config, state, cid, fx, wk, prefer)
+    # CLOSE-2 (closed pool), LIVE-3 (broken), or a reset that failed
+    fx.append(Effect(EffectKind.CLOSE, cid))
+    state = _remove(state, cid)
+    if config.per_thread:
+        state = _set_hold(state, actor, None)
+    return _slot_freed(config, state, fx, wk, prefer)
+
+
+def _outcome(state: State, result: Result, fx: Effects, wk: Wakeups | None = None) -> Outcome:
+    return Outcome(state, result, tuple(fx), tuple(wk) if wk else ())
+
+
+def _not_held(state: State) -> Outcome:
+    return Outcome(state, refused(Refusal.NOT_HELD))
+
+
+def _precondition(op: str, why: str) -> ValueError:
+    return ValueError(f"{op} is not enabled here: {why}")
+
+
+# -- client operations -----------------------------------------------------
+
+
+def acquire(config: Config, state: State, actor: int, prefer: int | None = None) -> Outcome:
+    """Check out a connection for ``actor``; see SPEC.md CAP, WAIT, ORDER, AFF, RETIRE, LIVE.
+
+    Raises:
+        ValueError: the actor waits already, or holds a connection outside
+            per-thread mode (the model gives each actor one handle).
+    """
+    del prefer  # a checkout hands nothing to waiters
+    if state.waiter(actor) is not None:
+        raise _precondition(f"acquire(a{actor})", "the actor is waiting")
+    if state.closed:
+        return Outcome(state, refused(Refusal.CLOSED))
+    hold = state.holds[actor]
+    fx: Effects = []
+    wk: Wakeups = []
+    if hold is not None:
+        if hold.detached or not config.per_thread:
+            raise _precondition(f"acquire(a{actor})", "the actor holds a connection")
+        if hold.depth > 0:
+            # AFF-2: reentrant checkout returns the same connection, no calls
+            return Outcome(
+                _set_hold(state, actor, replace(hold, depth=hold.depth + 1)), got(hold.conn)
+            )
+        state, result = _checkout(config, state, actor, hold.conn, fx)
+        if result.status is Status.REFUSED:
+            state = _slot_freed(config, _set_hold(state, actor, None), fx, wk, None)
+        return _outcome(state, result, fx, wk)
+    if state.idle:
+        take = state.idle[0] if config.idle_order is IdleOrder.FIFO else state.idle[-1]
+        state = replace(state, idle=tuple(i for i in state.idle if i != take))
+        state, result = _checkout(config, state, actor, take, fx)
+        return _outcome(state, result, fx)
+    if _has_room(config, state):
+        state, cid = _connect(config, state, fx)
+        if cid is None:
+            return _outcome(state, refused(Refusal.CONNECT_FAILED), fx)
+        return _outcome(_hand(config, state, actor, cid), got(cid), fx)
+    if config.shared:
+        in_use = [c.id for c in state.conns]
+        if in_use:
+            # EXCL-4: share the least shared connection, the oldest among equals
+            cid = min(in_use, key=lambda i: (len(state.holders(i)), i))
+            return Outcome(_hand(config, state, actor, cid), got(cid))
+    if not config.block:
+        return Outcome(state, refused(Refusal.EXHAUSTED))
+    if config.max_waiters is not None and len(state.waiting) >= config.max_waiters:
+        return Outcome(state, refused(Refusal.TOO_MANY_WAITERS))
+    state = replace(state, waiting=(*state.waiting, Waiter(actor, config.timeout)))
+    return Outcome(state, WAIT)
+
+
+def _held(state: State, actor: int) -> Hold | None:
+    hold = state.holds[actor]
+    if hold is None or (hold.depth == 0 and not hold.detached):
+        return None
+    return hold
+
+
+def release(config: Config, state: State, actor: int, prefer: int | None = None) -> Outcome:
+    """Give back the actor's connection; EXCL-2 refuses a release of nothing."""
+    hold = _held(state, actor)
+    if hold is None:
+        return _not_held(state)
+    fx: Effects = []
+    wk: Wakeups = []
+    if hold.detached:
+        fx.append(Effect(EffectKind.CLOSE, hold.conn))  # DET-1: closing a detached one closes it
+        return _outcome(_set_hold(state, actor, None), OK, fx)
+    if config.per_thread and hold.depth > 1:
+        return Outcome(_set_hold(state, actor, replace(hold, depth=hold.depth - 1)), OK)
+    others = len(state.holders(hold.conn)) - 1
+    state = _set_hold(state, actor, replace(hold, depth=0) if config.per_thread else None)
+    if others:
+        return Outcome(state, OK)  # a shared connection stays with its other holders
+    state = _return(config, state, actor, hold.conn, fx, wk, prefer)
+    return _outcome(state, OK, fx, wk)
+
+
+def drop(config: Config, state: State, actor: int, prefer: int | None = None) -> Outcome:
+    """The holder dropped its handle without closing it: returned as by release (DROP-1)."""
+    hold = _held(state, actor)
+    if hold is None:
+        raise _precondition(f"drop(a{actor})", "the actor holds nothing")
+    if hold.depth > 1:
+        state = _set_hold(state, actor, replace(hold, depth=1))
+    return release(config, state, actor, prefer)
+
+
+def invalidate(config: Config, state: State, actor: int, prefer: int | None = None) -> Outcome:
+    """Hard invalidate: close the actor's connection now and free its slot (INV-1)."""
+    hold = _held(state, actor)
+    if hold is None:
+        return _not_held(state)
+    fx: Effects = [Effect(EffectKind.CLOSE, hold.conn)]
+    wk: Wakeups = []
+    state = _set_hold(state, actor, None)
+    if hold.detached:
+        return _outcome(state, OK, fx)
+    if len(state.holders(hold.conn)) > 0:
+        raise _precondition(f"invalidate(a{actor})", "the connection is shared")
+    state = _slot_freed(config, _remove(state, hold.conn), fx, wk, prefer)
+    return _outcome(state, OK, fx, wk)
+
+
+def soft_invalidate(config: Config, state: State, actor: int) -> Outcome:
+    """Soft invalidate: the connection is retired at its next checkout (INV-2)."""
+    del config
+    hold = _held(state, actor)
+    if hold is None:
+        return _not_held(state)
+    if hold.detached:
+        return Outcome(state, OK)
+    return Outcome(with_conn(state, replace(state.conn(hold.conn), stale=True)), OK)
+
+
+def detach(config: Config, state: State, actor: int, prefer: int | None = None) -> Outcome:
+    """The connection leaves the pool's accounting; its slot frees (DET-1)."""
+    hold = _held(state, actor)
+    if hold is None:
+        return _not_held(state)
+    if hold.detached:
+        return Outcome(state, OK)
+    if len(state.holders(hold.conn)) > 1:
+        raise _precondition(f"detach(a{actor})", "the connection is shared")
+    fx: Effects = []
+    wk: Wakeups = []
+    state = _set_hold(_remove(state, hold.conn), actor, Hold(hold.conn, 1, detached=True))
+    state = _slot_freed(config, state, fx, wk, prefer)
+    return _outcome(state, OK, fx, wk)
+
+
+def begin(config: Config, state: State, actor: int) -> Outcome:
+    """Begin a transaction explicitly: transparent reopen is suspended until it ends."""
+    del config
+    hold = _held(state, actor)
+    if hold is None:
+        return _not_held(state)
+    if hold.detached:
+        return Outcome(state, OK)
+    return Outcome(with_conn(state, replace(state.conn(hold.conn), begun=True)), OK)
+
+
+def _statement(config: Config, state: State, actor: int, session: bool) -> Outcome:
+    """Run a write (``session=False``) or a ``SET`` (``session=True``) on the held connection."""
+    hold = _held(state, actor)
+    if hold is None:
+        return _not_held(state)
+    fx: Effects = []
+    if hold.detached:
+        fx.append(Effect(EffectKind.EXECUTE, hold.conn))
+        return _outcome(state, OK, fx)
+    conn = state.conn(hold.conn)
+    fx.append(Effect(EffectKind.EXECUTE, conn.id))
+    if conn.alive:
+        # any statement may open a transaction (DB-API drivers begin implicitly)
+        done = replace(conn, txn=True, dirty=conn.dirty or session)
+        return _outcome(with_conn(state, done), OK, fx)
+    if not config.reopen:
+        return _outcome(state, refused(Refusal.CONNECTION_LOST), fx)  # no failure types: surfaces
+    if conn.txn or conn.begun:
+        # LIVE-3: inside a transaction the error surfaces; replaced when given back
+        return _outcome(
+            with_conn(state, replace(conn, broken=True)), refused(Refusal.CONNECTION_LOST), fx
+        )
+    # LIVE-2: outside a transaction, reopen in place and run the statement again
+    state, cid = _connect(config, state, fx)
+    if cid is None:
+        return _outcome(
+            with_conn(state, replace(conn, broken=True)), refused(Refusal.CONNECTION_LOST), fx
+        )
+    fx.append(Effect(EffectKind.CLOSE, conn.id))
+    fresh = replace(state.conn(cid), uses=conn.uses, txn=True, dirty=session)
+    state = with_conn(_remove(state, conn.id), fresh)
+    fx.append(Effect(EffectKind.EXECUTE, cid))
+    return _outcome(_set_hold(state, actor, replace(hold, conn=cid)), OK, fx)
+
+
+def work(config: Config, state: State, actor: int) -> Outcome:
+    """Execute a write statement on the held connection: a transaction is now open."""
+    return _statement(config, state, actor, session=False)
+
+
+def set_session(config: Config, state: State, actor: int) -> Outcome:
+    """Change session state (``SET ...``) on the held connection."""
+    return _statement(config, state, actor, session=True)
+
+
+def _finish(config: Config, state: State, actor: int, kind: EffectKind) -> Outcome:
+    hold = _held(state, actor)
+    if hold is None:
+        return _not_held(state)
+    fx: Effects = [Effect(kind, hold.conn)]
+    if hold.detached:
+        return _outcome(state, OK, fx)
+    conn = state.conn(hold.conn)
+    if conn.alive:
+        return _outcome(with_conn(state, replace(conn, txn=False, begun=False)), OK, fx)
+    if config.reopen:
+        conn = replace(conn, broken=True)
+    return _outcome(with_conn(state, conn), refused(Refusal.CONNECTION_LOST), fx)
+
+
+def commit(config: Config, state: State, actor: int) -> Outcome:
+    """Commit on the held connection; a dead one surfaces the error."""
+    return _finish(config, state, actor, EffectKind.COMMIT)
+
+
+def rollback(config: Config, state: State, actor: int) -> Outcome:
+    """Roll back on the held connection; a dead one surfaces the error."""
+    return _finish(config, state, actor, EffectKind.ROLLBACK)
+
+
+def end_thread(config: Config, state: State, actor: int, prefer: int | None = None) -> Outcome:
+    """The actor's thread ended: its bound connection is closed (AFF-3).
+
+    Raises:
+        ValueError: not per-thread mode, or the thread has it checked out.
+    """
+    hold = state.holds[actor]
+    if not config.per_thread or hold is None or hold.depth != 0 or hold.detached:
+        raise _precondition(f"end_thread(a{actor})", "no idle connection bound to the thread")
+    fx: Effects = [Effect(EffectKind.CLOSE, hold.conn)]
+    wk: Wakeups = []
+    state = _set_hold(_remove(state, hold.conn), actor, None)
+    state = _slot_freed(config, state, fx, wk, prefer)
+    return _outcome(state, OK, fx, wk)
+
+
+def _close_idle(config: Config, state: State, fx: Effects) -> State:
+    for cid in state.idle:
+        fx.append(Effect(EffectKind.CLOSE, cid))
+        state = _remove(state, cid)
+    if config.per_thread:
+        for actor, hold in enumerate(state.holds):
+            if hold is not None and hold.depth == 0:
+                fx.append(Effect(EffectKind.CLOSE, hold.conn))
+                state = _set_hold(_remove(state, hold.conn), actor, None)
+    return state
+
+
+def close(config: Config, state: State, prefer: int | None = None) -> Outcome:
+    """Close the pool: idle closed, waiters refused, later checkouts refused (CLOSE-1)."""
+    del prefer
+    if state.closed:
+        return Outcome(state, OK)
+    fx: Effects = []
+    wk = [Wakeup(w.actor, refused(Refusal.CLOSED)) for w in state.waiting]
+    state = _close_idle(config, replace(state, closed=True, waiting=()), fx)
+    return _outcome(state, OK, fx, wk)
+
+
+def dispose(config: Config, state: State, prefer: int | None = None) -> Outcome:
+    """Close the idle connections; the pool stays usable and keeps its cap (CLOSE-3)."""
+    if state.closed:
+        return Outcome(state, OK)
+    fx: Effects = []
+    wk: Wakeups = []
+    before = len(state.conns)
+    state = _close_idle(config, state, fx)
+    if len(state.conns) < before:
+        state = _slot_freed(config, state, fx, wk, prefer)
+    return _outcome(state, OK, fx, wk)
+
+
+# -- time and faults -------------------------------------------------------
+
+
+def tick(config: Config, state: State) -> Outcome:
+    """One tick passes: connections age, waiters with a timeout come closer to it."""
+    idle = set(state.idle) | set(state.bound_idle())
+    lifetime, idle_time = config.max_lifetime, config.max_idle_time
+    conns = state.conns
+    if lifetime is not None or idle_time is not None:
+        conns = tuple(
+            replace(
+                c,
+                age=c.age if lifetime is None else min(c.age + 1, lifetime),
+                idle_for=(
+                    c.idle_for
+                    if idle_time is None or c.id not in idle
+                    else min(c.idle_for + 1, idle_time)
+                ),
+            )
+            for c in conns
+        )
+    waiting: list[Waiter] = []
+    wk: Wakeups = []
+    for w in state.waiting:
+        if w.remaining is None:
+            waiting.append(w)
+        elif w.remaining <= 1:
+            wk.append(Wakeup(w.actor, refused(Refusal.TIMEOUT)))  # WAIT-2
+        else:
+            waiting.append(Waiter(w.actor, w.remaining - 1))
+    return _outcome(replace(state, conns=conns, waiting=tuple(waiting)), OK, [], wk)
+
+
+def fail_connect(config: Config, state: State) -> Outcome:
+    """Fault: the next connect fails."""
+    del config
+    return Outcome(replace(state, connect_failures=state.connect_failures + 1), OK)
+
+
+def kill(config: Config, state: State, cid: int) -> Outcome:
+    """Fault: the server drops connection ``cid`` (idle or in use)."""
+    del config
+    return Outcome(with_conn(state, replace(state.conn(cid), alive=False)), OK)
+
+
+def fail_ping(config: Config, state: State) -> Outcome:
+    """Fault: the next ping fails, even on a live connection."""
+    del config
+    return Outcome(replace(state, ping_failures=state.ping_failures + 1), OK)
+
+
+# -- dispatch --------------------------------------------------------------
+
+_HANDS_OFF = frozenset(
+    {
+        OpKind.RELEASE,
+        OpKind.DROP,
+        OpKind.INVALIDATE,
+        OpKind.DETACH,
+        OpKind.END_THREAD,
+        OpKind.DISPOSE,
+    }
+)
+
+
+def _apply(config: Config, state: State, op: Op, prefer: int | None) -> Outcome:
+    kind = op.kind
+    if kind is OpKind.TICK:
+        return tick(config, state)
+    if kind is OpKind.CLOSE:
+        return close(config, state)
+    if kind is OpKind.DISPOSE:
+        return dispose(config, state, prefer)
+    if kind is OpKind.FAIL_CONNECT:
+        return fail_connect(config, state)
+    if kind is OpKind.FAIL_PING:
+        return fail_ping(config, state)
+    if kind is OpKind.KILL:
+        if op.conn is None:
+            raise ValueError(f"{op} needs a connection")
+        return kill(config, state, op.conn)
+    actor = op.actor
+    if actor is None or not 0 <= actor < len(state.holds):
+        raise ValueError(f"{op} needs an actor in 0..{len(state.holds) - 1}")
+    if state.waiter(actor) is not None:
+        raise _precondition(str(op), "the actor is waiting")
+    if kind is OpKind.ACQUIRE:
+        return acquire(config, state, actor)
+    if kind is OpKind.RELEASE:
+        return release(config, state, actor, prefer)
+    if kind is OpKind.DROP:
+        return drop(config, state, actor, prefer)
+    if kind is OpKind.INVALIDATE:
+        return invalidate(config, state, actor, prefer)
+    if kind is OpKind.SOFT_INVALIDATE:
+        return soft_invalidate(config, state, actor)
+    if kind is OpKind.DETACH:
+        return detach(config, state, actor, prefer)
+    if kind is OpKind.BEGIN:
+        return begin(config, state, actor)
+    if kind is OpKind.WORK:
+        return work(config, state, actor)
+    if kind is OpKind.SET_SESSION:
+        return set_session(config, state, actor)
+    if kind is OpKind.COMMIT:
+        return commit(config, state, actor)
+    if kind is OpKind.ROLLBACK:
+        return rollback(config, state, actor)
+    return end_thread(config, state, actor, prefer)
+
+
+def step(config: Config, state: State, op: Op) -> tuple[Outcome, ...]:
+    """Every allowed outcome of ``op`` in ``state``, in a deterministic order.
+
+    Under FIFO fairness there is exactly one. Under barging, an operation that
+    frees a connection or a slot while several actors wait may serve any of
+    them: one outcome per waiter, oldest first, duplicates removed.
+
+    Raises:
+        ValueError: ``op`` is not enabled in ``state``.
+    """
+    if config.fairness is Fairness.BARGING and len(state.waiting) > 1 and op.kind in _HANDS_OFF:
+        seen: list[Outcome] = []
+        for w in state.waiting:
+            out = _apply(config, state, op, w.actor)
+            if out not in seen:
+                seen.append(out)
+        return tuple(seen)
+    return (_apply(config, state, op, None),)
+
+
+def enabled(
+    config: Config, state: State, *, faults: bool = True, misuse: bool = False, max_depth: int = 2
+) -> tuple[Op, ...]:
+    """The operations that may happen next, in a deterministic order.
+
+    Args:
+        config: the pool's policies.
+        state: the current state.
+        faults: include the fault operations (fail a connect, kill, fail a ping).
+        misuse: include releases and uses by actors that hold nothing (refused).
+        max_depth: bound on reentrant checkouts per thread (per-thread mode).
+    """
+    ops: list[Op] = []
+    waiting = {w.actor for w in state.waiting}
+    for actor, hold in enumerate(state.holds):
+        if actor in waiting:
+            continue  # a blocked thread does nothing until it is served
+        held = hold is not None and (hold.depth > 0 or hold.detached)
+        if not held:
+            ops.append(Op(OpKind.ACQUIRE, actor))
+            if hold is not None and config.per_thread:
+                ops.append(Op(OpKind.END_THREAD, actor))
+            if misuse:
+                ops.append(Op(OpKind.RELEASE, actor))
+                ops.append(Op(OpKind.WORK, actor))
+            continue
+        assert hold is not None
+        if config.per_thread and not hold.detached and hold.depth < max_depth:
+            ops.append(Op(OpKind.ACQUIRE, actor))
+        ops.append(Op(OpKind.RELEASE, actor))
+        ops.append(Op(OpKind.DROP, actor))
+        shared_now = not hold.detached and len(state.holders(hold.conn)) > 1
+        if not shared_now:
+            ops.append(Op(OpKind.INVALIDATE, actor))
+            if not hold.detached:
+                ops.append(Op(OpKind.DETACH, actor))
+        if not hold.detached:
+            ops.append(Op(OpKind.SOFT_INVALIDATE, actor))
+            ops.append(Op(OpKind.BEGIN, actor))
+        ops.append(Op(OpKind.WORK, actor))
+        ops.append(Op(OpKind.SET_SESSION, actor))
+        ops.append(Op(OpKind.COMMIT, actor))
+        ops.append(Op(OpKind.ROLLBACK, actor))
+    if not state.closed:
+        ops.append(Op(OpKind.CLOSE))
+        ops.append(Op(OpKind.DISPOSE))
+    if config.timed:
+        ops.append(Op(OpKind.TICK))
+    if faults:
+        if not state.connect_failures:
+            ops.append(Op(OpKind.FAIL_CONNECT))
+        ops.extend(Op(OpKind.KILL, conn=c.id) for c in state.conns if c.alive)
+        if config.ping is Ping.ON_CHECKOUT and not state.ping_failures:
+            ops.append(Op(OpKind.FAIL_PING))
+    return tuple(ops)
