@@ -1,0 +1,310 @@
+"""Adapters: how the harness drives a pool of one API shape, through its public API only.
+
+An adapter is any object with the methods of ``Adapter``; nothing needs to
+subclass anything. A profile (``Profile``) says how the spec's policy
+parameters map to one pool's constructor arguments, which configurations that
+pool can express, and builds the pool around the recording driver.
+
+The harness runs ``acquire``, ``release`` and the per-connection operations
+on the actor's own thread, and ``close``, ``dispose`` on its own thread.
+"""
+
+from __future__ import annotations
+
+import gc
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import model
+
+from ._driver import RecordingDriver
+
+# Statements the harness runs through a borrowed connection. They are valid
+# SQLite, and the recording driver classifies them (a write opens a
+# transaction, PRAGMA changes session state).
+WORK_SQL = "SAVEPOINT poolspec_work"
+SESSION_SQL = "PRAGMA cache_size = -1999"
+SETUP_SQL = "PRAGMA cache_size = -2001"
+
+# Operations an adapter may or may not support, by the model's op kinds.
+OPTIONAL_OPS = frozenset(
+    {
+        model.OpKind.BEGIN,
+        model.OpKind.INVALIDATE,
+        model.OpKind.SOFT_INVALIDATE,
+        model.OpKind.DETACH,
+        model.OpKind.DISPOSE,
+        model.OpKind.END_THREAD,
+        model.OpKind.CLOSE,
+        model.OpKind.DROP,
+    }
+)
+
+
+class Adapter(Protocol):
+    """Drives one pool of a known API shape."""
+
+    name: str
+    supports: frozenset[model.OpKind]
+
+    def acquire(self, pool: Any) -> Any:
+        """Check out a connection handle; blocks while the pool makes the caller wait."""
+
+    def release(self, pool: Any, handle: Any) -> None:
+        """Give the handle back (``close()`` on most shapes)."""
+
+    def execute(self, handle: Any, sql: str) -> None:
+        """Run one statement through the handle."""
+
+    def commit(self, handle: Any) -> None:
+        """Commit through the handle."""
+
+    def rollback(self, handle: Any) -> None:
+        """Roll back through the handle."""
+
+    def begin(self, handle: Any) -> None:
+        """Begin a transaction explicitly (suspends transparent reopen)."""
+
+    def invalidate(self, pool: Any, handle: Any, soft: bool) -> None:
+        """Invalidate the handle's connection."""
+
+    def detach(self, handle: Any) -> None:
+        """Detach the handle's connection from the pool."""
+
+    def close(self, pool: Any) -> None:
+        """Close the pool: later checkouts are refused."""
+
+    def dispose(self, pool: Any) -> None:
+        """Close idle connections and keep the pool usable."""
+
+    def end_thread(self, pool: Any) -> None:
+        """Called on an actor's thread just before that thread ends."""
+
+    def stats(self, pool: Any) -> model.Stats | None:
+        """The pool's statistics projected to the model's, or None if it has none."""
+
+    def refusal(self, exc: BaseException, driver: RecordingDriver) -> model.Refusal | None:
+        """The model refusal an exception stands for (None: not a refusal)."""
+
+
+def drop(handle_box: list[Any]) -> None:
+    """Drop the only reference to a handle, as a borrower that forgot to close it does."""
+    with warnings.catch_warnings():
+        # our pool warns naming where the dropped handle was checked out
+        warnings.simplefilter("ignore", ResourceWarning)
+        handle_box.clear()
+        gc.collect()
+
+
+def _driver_refusal(exc: BaseException, driver: RecordingDriver) -> model.Refusal | None:
+    if isinstance(exc, driver.InterfaceError):
+        return model.Refusal.NOT_HELD
+    if isinstance(exc, driver.Error):
+        return model.Refusal.CONNECTION_LOST
+    return None
+
+
+class OurAdapter:
+    """Drives poolspec's own pool (``impl.Pool`` and its front doors' handles)."""
+
+    name = "poolspec"
+    supports = OPTIONAL_OPS
+
+    def acquire(self, pool: Any) -> Any:
+        return pool.acquire()
+
+    def release(self, pool: Any, handle: Any) -> None:
+        del pool
+        handle.close()
+
+    def execute(self, handle: Any, sql: str) -> None:
+        handle.cursor().execute(sql)
+
+    def commit(self, handle: Any) -> None:
+        handle.commit()
+
+    def rollback(self, handle: Any) -> None:
+        handle.rollback()
+
+    def begin(self, handle: Any) -> None:
+        handle.begin()
+
+    def invalidate(self, pool: Any, handle: Any, soft: bool) -> None:
+        del pool
+        handle.invalidate(soft=soft)
+
+    def detach(self, handle: Any) -> None:
+        handle.detach()
+
+    def close(self, pool: Any) -> None:
+        pool.close()
+
+    def dispose(self, pool: Any) -> None:
+        pool.dispose()
+
+    def end_thread(self, pool: Any) -> None:
+        pool.end_thread()
+
+    def stats(self, pool: Any) -> model.Stats | None:
+        s = pool.stats()
+        return model.Stats(idle=s.idle, in_use=s.in_use, waiting=s.waiting, open=s.open)
+
+    def refusal(self, exc: BaseException, driver: RecordingDriver) -> model.Refusal | None:
+        import impl
+
+        table: list[tuple[type[BaseException], model.Refusal]] = [
+            (impl.PoolTimeout, model.Refusal.TIMEOUT),
+            (impl.PoolExhausted, model.Refusal.EXHAUSTED),
+            (impl.PoolClosed, model.Refusal.CLOSED),
+            (impl.TooManyWaiters, model.Refusal.TOO_MANY_WAITERS),
+            (impl.PoolMisuse, model.Refusal.NOT_HELD),
+        ]
+        for kind, refusal in table:
+            if isinstance(exc, kind):
+                return refusal
+        return _driver_refusal(exc, driver)
+
+
+class SQLAlchemyAdapter:
+    """Drives pools of SQLAlchemy's shape: ``connect()`` returns a proxy with ``close()``."""
+
+    name = "sqlalchemy"
+    supports = frozenset(
+        {
+            model.OpKind.INVALIDATE,
+            model.OpKind.SOFT_INVALIDATE,
+            model.OpKind.DETACH,
+            model.OpKind.DISPOSE,
+            model.OpKind.DROP,
+        }
+    )
+
+    def acquire(self, pool: Any) -> Any:
+        return pool.connect()
+
+    def release(self, pool: Any, handle: Any) -> None:
+        del pool
+        handle.close()
+
+    def execute(self, handle: Any, sql: str) -> None:
+        handle.cursor().execute(sql)
+
+    def commit(self, handle: Any) -> None:
+        handle.commit()
+
+    def rollback(self, handle: Any) -> None:
+        handle.rollback()
+
+    def begin(self, handle: Any) -> None:
+        raise NotImplementedError("SQLAlchemy's pool proxies have no begin()")
+
+    def invalidate(self, pool: Any, handle: Any, soft: bool) -> None:
+        del pool
+        handle.invalidate(soft=soft)
+
+    def detach(self, handle: Any) -> None:
+        handle.detach()
+
+    def close(self, pool: Any) -> None:
+        pool.dispose()
+
+    def dispose(self, pool: Any) -> None:
+        pool.dispose()
+
+    def end_thread(self, pool: Any) -> None:
+        del pool
+
+    def stats(self, pool: Any) -> model.Stats | None:
+        del pool
+        return None
+
+    def refusal(self, exc: BaseException, driver: RecordingDriver) -> model.Refusal | None:
+        name = type(exc).__name__
+        if name == "TimeoutError" and type(exc).__module__.startswith("sqlalchemy"):
+            return model.Refusal.TIMEOUT
+        if name == "InvalidRequestError":
+            return model.Refusal.NOT_HELD
+        return _driver_refusal(exc, driver)
+
+
+class DBUtilsAdapter:
+    """Drives pools of DBUtils' shape: ``connection()`` returns a handle with ``close()``."""
+
+    name = "dbutils"
+    supports = frozenset({model.OpKind.BEGIN, model.OpKind.CLOSE, model.OpKind.DROP})
+
+    def acquire(self, pool: Any) -> Any:
+        return pool.connection()
+
+    def release(self, pool: Any, handle: Any) -> None:
+        del pool
+        handle.close()
+
+    def execute(self, handle: Any, sql: str) -> None:
+        handle.cursor().execute(sql)
+
+    def commit(self, handle: Any) -> None:
+        handle.commit()
+
+    def rollback(self, handle: Any) -> None:
+        handle.rollback()
+
+    def begin(self, handle: Any) -> None:
+        handle.begin()
+
+    def invalidate(self, pool: Any, handle: Any, soft: bool) -> None:
+        raise NotImplementedError("DBUtils handles cannot be invalidated")
+
+    def detach(self, handle: Any) -> None:
+        raise NotImplementedError("DBUtils handles cannot be detached")
+
+    def close(self, pool: Any) -> None:
+        pool.close()
+
+    def dispose(self, pool: Any) -> None:
+        raise NotImplementedError("DBUtils pools have no dispose()")
+
+    def end_thread(self, pool: Any) -> None:
+        del pool
+
+    def stats(self, pool: Any) -> model.Stats | None:
+        del pool
+        return None
+
+    def refusal(self, exc: BaseException, driver: RecordingDriver) -> model.Refusal | None:
+        name = type(exc).__name__
+        if name == "TooManyConnections":
+            return model.Refusal.EXHAUSTED
+        if name in ("InvalidConnectionError", "InvalidConnection"):
+            return model.Refusal.NOT_HELD
+        return _driver_refusal(exc, driver)
+
+
+Builder = Callable[[Any, model.Config, RecordingDriver, Any], Any]
+
+
+@dataclass(frozen=True)
+class Profile:
+    """How one pool expresses the spec's policies.
+
+    Attributes:
+        name: the profile's name (``sqlalchemy-queuepool``).
+        adapter: how to drive the pool built.
+        build: ``(factory, config, driver, clock) -> pool``: builds the pool the
+            way a user would, around the recording driver.
+        configs: the model configurations this pool can express (a Hypothesis
+            strategy is derived from these choices).
+        manual_clock: the pool runs on the harness's manual clock, so ticks
+            may be drawn.
+        notes: what the profile leaves out and why.
+    """
+
+    name: str
+    adapter: Adapter
+    build: Builder
+    configs: tuple[dict[str, tuple[Any, ...]], ...]
+    manual_clock: bool = False
+    notes: str = ""
+    ops: frozenset[model.OpKind] = field(default_factory=frozenset)
