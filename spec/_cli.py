@@ -84,7 +84,7 @@ def _write_json(path: str | None, data: dict[str, Any]) -> None:
 def _explore(args: argparse.Namespace) -> int:
     default_config = getattr(model, "DEFAULT_CONFIG", model.Config(max_size=3, idle_cap=2))
     default_bounds = getattr(model, "DEFAULT_BOUNDS", model.Bounds())
-    config = _config(args.set, default_config)
+    config = _config(args.set, model.Config() if args.plain else default_config)
     try:
         bounds = model.Bounds(
             actors=args.actors if args.actors is not None else default_bounds.actors,
@@ -234,6 +234,11 @@ def _parser() -> argparse.ArgumentParser:
         default=[],
         metavar="NAME=VALUE",
         help="a config parameter (repeatable), e.g. --set max_size=2 --set reset=full",
+    )
+    ex.add_argument(
+        "--plain",
+        action="store_true",
+        help="start from the model's plain defaults, not the all-policies default",
     )
     ex.add_argument("--actors", type=int, default=None, help="actors (threads); default 3")
     ex.add_argument("--faults", type=int, default=None, help="faults allowed on a path; default 1")

@@ -18,10 +18,12 @@ never guessed by sleeping.
 
 from __future__ import annotations
 
+import gc
 import queue
 import sys
 import threading
 import time
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -349,8 +351,6 @@ class Lockstep:
         self._wait_done_or_parked(actor, job)
         old.stop()
         self.actors[actor] = Actor(actor)
-        import gc
-
         gc.collect()
         wakeups = self._settle()
         return self._observe(model.OK, wakeups, job.error)
@@ -378,6 +378,8 @@ class Lockstep:
         outcomes (or ``WAKE_SECONDS`` pass: a lost wake-up), then a short grace
         for waiters the model did not expect to move.
         """
+        if not any(a != exclude for a in self.pending):
+            return []  # nobody waits: nothing can be woken
         sets = [ws for ws in self._wake_sets if exclude not in ws] or [frozenset()]
         deadline = time.monotonic() + WAKE_SECONDS
         finished: list[tuple[int, _Job]] = []
@@ -513,20 +515,56 @@ class Lockstep:
     # -- teardown ----------------------------------------------------------
 
     def teardown(self) -> None:
-        """Give back and close everything, from the pool's real state, never the model's."""
-        for actor, box in enumerate(self.handles):
-            for handle in list(box):
-                job = self.actors[actor].submit(lambda h=handle: self.adapter.release(self.pool, h))
-                job.done.wait(SETTLE_SECONDS)
-            box.clear()
+        """Give back and close everything, from the pool's real state, never the model's.
+
+        Handles the actors hold are released; a waiter served meanwhile gets
+        its handle released too; then the pool is closed, which refuses any
+        waiter left, and the actor threads stop.
+        """
+        for _ in range(len(self.actors) + 1):
+            for actor, box in enumerate(self.handles):
+                for handle in list(box):
+                    job = self.actors[actor].submit(
+                        lambda h=handle: self.adapter.release(self.pool, h)
+                    )
+                    job.done.wait(SETTLE_SECONDS)
+                    if job.error is not None:
+                        self.teardown_errors.append(job.error)
+                box.clear()
+            self._collect_pending(WAKE_SECONDS / 10)
+            if not any(self.handles):
+                break
         try:
             self.adapter.close(self.pool)
         except Exception as exc:  # noqa: BLE001 - teardown of a broken pool must go on
             self.teardown_errors.append(exc)
+        self._collect_pending(WAKE_SECONDS)
+        for box in self.handles:
+            for handle in box:
+                try:
+                    self.adapter.release(self.pool, handle)
+                except Exception as exc:  # noqa: BLE001 - the pool is closed; keep going
+                    self.teardown_errors.append(exc)
+            box.clear()
         for actor in self.actors:
             actor.stop()
         self.stale = [[] for _ in self.actors]
+        with warnings.catch_warnings():
+            # a broken pool may leave handles behind; they must not warn in later tests
+            warnings.simplefilter("ignore", ResourceWarning)
+            gc.collect()
         self.driver.close_all()
+
+    def _collect_pending(self, patience: float) -> None:
+        """Move handles of waiters served by now into ``handles``."""
+        deadline = time.monotonic() + patience
+        while self.pending and time.monotonic() < deadline:
+            for actor, job in list(self.pending.items()):
+                if job.done.is_set():
+                    del self.pending[actor]
+                    if job.error is None:
+                        self.handles[actor].append(job.value)
+            _TICK.wait(_POLL)
 
 
 _OPTIONAL = frozenset(

@@ -1,0 +1,1306 @@
+"""The pool: one lock, decisions under it, driver calls outside it.
+
+Every locked section decides and returns (a connection to validate, a slot to
+connect in, a connection to close, a waiter to wake); the caller then makes
+the driver calls. Each section is labelled with what it decides. Every path
+that holds a slot, a connection or a wait slot catches ``BaseException`` and
+gives it back before re-raising.
+
+The semantics are the model's (``model/_transitions.py``), operation by
+operation:
+
+1. Checkout: an idle connection (FIFO or LIFO), else a new one while under the
+   cap, else (shared mode) the least shared one in use, else refuse or wait.
+   A connection the pool already had passes the checkout gate first
+   (:meth:`Pool._validate`): retired if due, else pinged if configured; a
+   retired or failed one is closed and a replacement connected in its slot.
+2. Return: closed pool or broken connection: close it. Else reset it; then
+   per-thread mode keeps it bound to its thread, else the oldest waiter gets
+   it (it runs the gate in its own thread), else it goes idle or, beyond the
+   idle cap, is closed.
+3. A freed slot (close, invalidate, detach, failed connect...) goes to the
+   oldest waiter, which connects in it in its own thread; if that connect
+   fails, its error reaches that waiter and the next waiter tries.
+
+Listeners are notifications: they run outside the lock, after the state they
+describe is settled, and an ``Exception`` they raise is logged and ignored so
+a faulty listener cannot corrupt the pool. A ``BaseException`` propagates,
+after the pool gave back whatever the operation held.
+"""
+
+from __future__ import annotations
+
+import logging
+import operator
+import sys
+import threading
+import weakref
+from collections import deque
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from enum import Enum
+from types import CodeType, TracebackType
+from typing import Any, Protocol, final
+
+from ._config import Fairness, IdleOrder, Ping, PoolConfig, ResetMode
+from ._errors import (
+    ForeignConnection,
+    PoolClosed,
+    PoolConfigError,
+    PoolExhausted,
+    PoolMisuse,
+    PoolTimeout,
+    TooManyWaiters,
+)
+from ._handle import PooledConnection
+from ._records import Binding, ConnRecord, Resolution, ThreadToken, WaitSlot
+from ._seams import Clock, DefaultSync, Sync, SystemClock
+
+_log = logging.getLogger(__name__)
+
+#: A listener: called with the pool and the driver connection (None for ``pool_closed``).
+Listener = Callable[["Pool", Any], object]
+
+#: The events a listener may subscribe to.
+EVENTS = frozenset(
+    {"connect", "checkout", "checkin", "reset", "invalidate", "detach", "close", "pool_closed"}
+)
+
+
+class DBAPIModule(Protocol):
+    """A DB-API 2 module, as far as the pool uses one."""
+
+    @property
+    def apilevel(self) -> str:
+        """The DB-API level, ``"2.0"``."""
+        ...
+
+    def connect(self, *args: Any, **kwargs: Any) -> Any:
+        """Open a connection."""
+        ...
+
+
+@final
+class _Default(Enum):
+    """The sentinel for "use the configured timeout"."""
+
+    TIMEOUT = "config default"
+
+
+_DEFAULT = _Default.TIMEOUT
+
+
+@final
+class _Action(Enum):
+    """What a checkout decided under the lock."""
+
+    VALIDATE = "validate"  # a connection the pool had: run the gate
+    CONNECT = "connect"  # a reserved slot: connect in it
+    JOIN = "join"  # shared mode: join a connection in use
+    REENTER = "reenter"  # per-thread mode: nested checkout
+    WAIT = "wait"  # queued: wait for a resolution
+
+
+@final
+@dataclass(frozen=True, slots=True)
+class PoolStats:
+    """A consistent snapshot of the pool's counters.
+
+    Attributes:
+        idle: connections idle (per-thread mode: bound to a thread that is not
+            using them included).
+        in_use: connections checked out (or being connected, validated,
+            reset or closed for a checkout or a return).
+        waiting: threads waiting for a connection.
+        open: connections accounted for: ``idle + in_use``; detached ones are not.
+        created: connects that succeeded (session statements included).
+        closed: accounted-for connections the pool closed.
+        timeouts: waiters refused because their timeout expired.
+        failed_connects: connects (or their session statements) that raised.
+        wait_time: total seconds waiters waited, by the pool's clock.
+    """
+
+    idle: int
+    in_use: int
+    waiting: int
+    open: int
+    created: int
+    closed: int
+    timeouts: int
+    failed_connects: int
+    wait_time: float
+
+
+def _connector(
+    creator: Callable[[], Any] | DBAPIModule,
+    config: PoolConfig,
+    args: tuple[Any, ...],
+    kwargs: Mapping[str, Any] | None,
+) -> Callable[[], Any]:
+    """The zero-argument function that opens one driver connection."""
+    if hasattr(creator, "connect") and hasattr(creator, "apilevel"):
+        name = getattr(creator, "__name__", type(creator).__name__)
+        if getattr(creator, "threadsafety", 1) == 0 and not config.per_thread:
+            raise PoolConfigError(
+                f"DB-API module {name!r} has threadsafety 0: its connections must not "
+                "move between threads; use per_thread=True"
+            )
+        connect = creator.connect
+        kw = dict(kwargs or {})
+        return lambda: connect(*args, **kw)
+    if not callable(creator):
+        raise TypeError(
+            f"creator must be a zero-argument callable or a DB-API module, got {creator!r}"
+        )
+    if args or kwargs:
+        raise TypeError(
+            "connect_args and connect_kwargs apply only when creator is a DB-API module"
+        )
+    return creator
+
+
+@final
+class Pool:
+    """A thread-safe pool of DB-API 2 connections with the model's semantics.
+
+    Use :meth:`acquire` (or :meth:`connection`) to check out a
+    :class:`PooledConnection`; close it to give it back.
+    """
+
+    __slots__ = (
+        "__weakref__",
+        "_bindings",
+        "_block",
+        "_bound_idle",
+        "_clock",
+        "_closed",
+        "_closed_count",
+        "_config",
+        "_connect",
+        "_connect_cond",
+        "_connecting",
+        "_created",
+        "_failed_connects",
+        "_failures",
+        "_fifo_fair",
+        "_gated",
+        "_idle",
+        "_kept_idle",
+        "_lifo",
+        "_listeners",
+        "_local",
+        "_lock",
+        "_max_size",
+        "_open",
+        "_orphans",
+        "_per_thread",
+        "_quick_back",
+        "_quick_out",
+        "_quick_reset",
+        "_seq",
+        "_sharing",
+        "_sync",
+        "_timeouts",
+        "_wait_time",
+        "_waiters",
+    )
+
+    def __init__(
+        self,
+        creator: Callable[[], Any] | DBAPIModule,
+        config: PoolConfig | None = None,
+        *,
+        clock: Clock | None = None,
+        sync: Sync | None = None,
+        connect_args: tuple[Any, ...] = (),
+        connect_kwargs: Mapping[str, Any] | None = None,
+        **config_fields: Any,
+    ) -> None:
+        """Create a pool and open its ``min_idle`` connections.
+
+        Args:
+            creator: a zero-argument callable returning a DB-API 2 connection,
+                or a DB-API 2 module (``connect`` and ``apilevel``), whose
+                ``connect(*connect_args, **connect_kwargs)`` is called.
+            config: the policies; or pass them as keyword arguments instead.
+            clock: where time is read and waited on (default: real time).
+            sync: where the lock and conditions come from (default: threading).
+            connect_args: positional arguments for a DB-API module's ``connect``.
+            connect_kwargs: keyword arguments for a DB-API module's ``connect``.
+            **config_fields: ``PoolConfig`` fields, when ``config`` is not given.
+
+        Raises:
+            TypeError: both ``config`` and config fields, a bad creator, or a
+                config field of the wrong type.
+            PoolConfigError: a bad config value, or a module with
+                ``threadsafety == 0`` without ``per_thread=True``.
+            Exception: the driver's error from a prefill connect (every
+                connection opened so far is closed first).
+        """
+        if config is None:
+            config = PoolConfig(**config_fields)
+        elif config_fields:
+            raise TypeError(
+                f"pass either config or config fields, not both: got config and "
+                f"{', '.join(sorted(config_fields))}"
+            )
+        elif not isinstance(config, PoolConfig):
+            raise TypeError(f"config must be a PoolConfig, got {config!r}")
+        self._connect = _connector(creator, config, connect_args, connect_kwargs)
+        self._config = config
+        self._clock: Clock = SystemClock() if clock is None else clock
+        self._sync: Sync = DefaultSync() if sync is None else sync
+        self._lock = self._sync.lock()
+        self._connect_cond = (
+            None if config.max_connecting is None else self._sync.condition(self._lock)
+        )
+        # Policies read on the hot path, flattened.
+        self._max_size = config.max_size
+        self._kept_idle = config.kept_idle
+        self._lifo = config.idle_order is IdleOrder.LIFO
+        self._fifo_fair = config.fairness is Fairness.FIFO
+        self._block = config.block
+        self._per_thread = config.per_thread
+        self._failures = config.failures
+        self._gated = (
+            config.ping is Ping.ON_CHECKOUT
+            or config.max_usage is not None
+            or config.max_lifetime is not None
+            or config.max_idle_time is not None
+        )
+        # The hot path (acquire and _release): one holder per connection, no
+        # checkout gate, a reset of at most one call. Anything else, and any
+        # listener, takes the general path.
+        plain = not config.per_thread and not config.shared
+        self._quick_out = plain and not self._gated
+        self._quick_back = plain and config.max_idle_time is None and config.reset in _QUICK_RESETS
+        self._quick_reset = _QUICK_RESETS.get(config.reset)
+        # State, guarded by the lock.
+        self._idle: deque[ConnRecord] = deque()
+        self._waiters: deque[WaitSlot] = deque()
+        self._sharing: list[ConnRecord] | None = [] if config.shared else None
+        self._bindings: set[Binding] = set()
+        self._open = 0  # slots taken: idle + in use + connecting; detached excluded
+        self._bound_idle = 0
+        self._connecting = 0
+        self._closed = False
+        self._seq = 0
+        self._created = 0
+        self._closed_count = 0
+        self._timeouts = 0
+        self._failed_connects = 0
+        self._wait_time = 0.0
+        self._listeners: dict[str, tuple[Listener, ...]] = {}
+        # Per-thread mode: each thread's binding, and the bindings of ended threads.
+        self._local = threading.local()
+        self._orphans: deque[Binding] = deque()
+        self._prefill(config.min_idle)
+
+    def _prefill(self, count: int) -> None:
+        """Open ``count`` idle connections (CAP-3); on failure close them and re-raise."""
+        for _ in range(count):
+            with self._lock:  # decide: a slot for one prefill connection
+                self._open += 1
+            try:
+                rec = self._open_record(None)
+            except BaseException:
+                with self._lock:  # decide: the slot frees again
+                    self._open -= 1
+                self.close()
+                raise
+            rec.holders = 0
+            rec.idle_since = self._stamp_idle()
+            with self._lock:  # decide: it is idle
+                self._idle.append(rec)
+
+    # -- public API ----------------------------------------------------------
+
+    @property
+    def config(self) -> PoolConfig:
+        """The pool's policies."""
+        return self._config
+
+    @property
+    def closed(self) -> bool:
+        """Whether :meth:`close` was called."""
+        return self._closed
+
+    def acquire(self, timeout: float | _Default | None = _DEFAULT) -> PooledConnection:
+        """Check out a connection.
+
+        Args:
+            timeout: seconds to wait at most when exhausted (None: forever);
+                default: the configured ``timeout``. Only with ``block=True``.
+
+        Returns:
+            A handle; close it (or use it as a context manager) to give it back.
+
+        Raises:
+            PoolClosed: the pool is closed, or was closed while waiting.
+            PoolExhausted: nothing free and ``block=False``.
+            TooManyWaiters: ``max_waiters`` threads wait already.
+            PoolTimeout: nothing came free within the timeout.
+            PoolMisuse: per-thread mode: this thread's connection is being
+                given back by another thread right now.
+            ValueError: a bad ``timeout``.
+            Exception: the driver's error from a connect this checkout needed.
+        """
+        taken = None
+        if self._quick_out and timeout is _DEFAULT:
+            with self._lock:  # decide: the idle connection to hand out, if there is one
+                idle = self._idle
+                if idle and not self._closed:
+                    taken = idle.pop() if self._lifo else idle.popleft()
+                    taken.holders = 1
+            if taken is not None and not taken.stale and not self._listeners:
+                taken.uses += 1
+                frame = sys._getframe(1)
+                return PooledConnection(self, taken, frame.f_code, frame.f_lasti)
+        frame = sys._getframe(1)
+        return self._checkout(timeout, frame.f_code, frame.f_lasti, taken)
+
+    #: Check out a connection: the same as :meth:`acquire` (an alias, so the
+    #: checkout site recorded is the caller's).
+    connection = acquire
+
+    def release(self, conn: PooledConnection) -> None:
+        """Give back a connection: the same as ``conn.close()``, checking it comes from here.
+
+        Raises:
+            ForeignConnection: ``conn`` was checked out from another pool.
+            ConnectionReleased: ``conn`` was already released.
+        """
+        if conn._pool is not self:
+            raise ForeignConnection(f"{conn!r} belongs to another pool ({conn._pool!r})")
+        conn.close()
+
+    def stats(self) -> PoolStats:
+        """A consistent snapshot of the counters; idle + in_use == open always (STAT-1).
+
+        Housekeeping first: waiters past their deadline are refused, and the
+        connections of threads that ended are closed (per-thread mode).
+        """
+        if self._orphans:
+            self._sweep()
+        with self._lock:  # decide: nothing; expire overdue waiters, read the counters
+            if self._waiters:
+                self._expire_locked(self._clock.now())
+            idle = len(self._idle) + self._bound_idle
+            return PoolStats(
+                idle=idle,
+                in_use=self._open - idle,
+                waiting=len(self._waiters),
+                open=self._open,
+                created=self._created,
+                closed=self._closed_count,
+                timeouts=self._timeouts,
+                failed_connects=self._failed_connects,
+                wait_time=self._wait_time,
+            )
+
+    def close(self) -> None:
+        """Close the pool (CLOSE-1): idle connections close, waiters are refused.
+
+        Later checkouts raise ``PoolClosed``; connections checked out now are
+        closed when given back. Closing twice does nothing.
+        """
+        with self._lock:  # decide: the pool is closed; which idle ones close; refuse waiters
+            if self._closed:
+                return
+            self._closed = True
+            doomed = self._take_idle_locked()
+            if self._waiters:
+                now = self._clock.now()
+                for slot in self._waiters:
+                    self._resolve_locked(slot, Resolution.CLOSED, now)
+                self._waiters.clear()
+        self._orphans.clear()  # their bindings' connections close below or on return
+        self._discard_all(doomed)
+        if self._listeners:
+            self._fire("pool_closed", None)
+
+    def dispose(self) -> None:
+        """Close the idle connections; the pool stays usable and keeps its cap (CLOSE-3).
+
+        Freed slots go to waiters, which connect in them.
+        """
+        if self._orphans:
+            self._sweep()
+        with self._lock:  # decide: which idle connections close
+            if self._closed:
+                return
+            doomed = self._take_idle_locked()
+        self._discard_all(doomed)
+
+    def end_thread(self) -> None:
+        """Per-thread mode: the calling thread gives up its bound connection, which closes (AFF-3).
+
+        Call it when a thread is about to end; a thread that ends without it
+        has its connection closed at the pool's next checkout, ``stats()``,
+        ``dispose()`` or ``close()``. Does nothing outside per-thread mode or
+        when the thread has no connection.
+
+        Raises:
+            PoolMisuse: the thread still has its connection checked out.
+        """
+        if not self._per_thread:
+            return
+        if self._orphans:
+            self._sweep()
+        binding: Binding | None = getattr(self._local, "binding", None)
+        if binding is None:
+            return
+        with self._lock:  # decide: the thread's idle bound connection closes
+            rec = binding.rec
+            if rec is None:
+                return
+            if not rec.bound_idle:
+                raise PoolMisuse(
+                    f"end_thread() while this thread has its connection checked out "
+                    f"({rec.holders} handle(s) open)"
+                )
+            self._unbind_idle_locked(rec)
+        self._discard(rec)
+
+    def add_listener(self, event: str, fn: Listener) -> None:
+        """Call ``fn(pool, driver_connection)`` on ``event`` (``pool_closed``: connection None).
+
+        Events: connect, checkout, checkin, reset, invalidate, detach, close,
+        pool_closed. Listeners run outside the lock; an ``Exception`` they
+        raise is logged and ignored.
+
+        Raises:
+            ValueError: an unknown event.
+        """
+        if event not in EVENTS:
+            raise ValueError(f"unknown event {event!r}; known: {', '.join(sorted(EVENTS))}")
+        with self._lock:  # decide: the new listener list
+            self._listeners[event] = (*self._listeners.get(event, ()), fn)
+
+    def remove_listener(self, event: str, fn: Listener) -> None:
+        """Stop calling ``fn`` on ``event``.
+
+        Raises:
+            ValueError: ``fn`` does not listen to ``event``.
+        """
+        with self._lock:  # decide: the shorter listener list
+            fns = list(self._listeners.get(event, ()))
+            if fn not in fns:
+                raise ValueError(f"{fn!r} does not listen to {event!r}")
+            fns.remove(fn)
+            if fns:
+                self._listeners[event] = tuple(fns)
+            else:
+                del self._listeners[event]
+
+    def __enter__(self) -> Pool:
+        """The pool itself."""
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        """Close the pool."""
+        self.close()
+
+    def __repr__(self) -> str:
+        return (
+            f"<Pool {'closed' if self._closed else 'open'}: {self._open} open, "
+            f"max_size={self._max_size}>"
+        )
+
+    # -- checkout ------------------------------------------------------------------
+
+    def _checkout(
+        self,
+        timeout: float | _Default | None,
+        code: CodeType,
+        lasti: int,
+        taken: ConnRecord | None = None,
+    ) -> PooledConnection:
+        """The general checkout; ``taken`` is an idle connection the hot path already took."""
+        wait_for: float | None
+        if timeout is _Default.TIMEOUT:
+            wait_for = self._config.timeout
+        else:
+            wait_for = timeout
+            if wait_for is not None:
+                if not self._block:
+                    raise ValueError(
+                        f"timeout applies only when block=True, got timeout={wait_for}"
+                    )
+                if not wait_for > 0:
+                    raise ValueError(f"timeout must be > 0 seconds or None, got {wait_for!r}")
+        binding = None
+        if self._per_thread:
+            if self._orphans:
+                self._sweep()
+            binding = self._binding()
+        slot = None
+        rec: ConnRecord | None = None
+        deadline = None
+        if self._connect_cond is not None and wait_for is not None:
+            # the whole checkout, a wait for a connect to start included, has one deadline
+            deadline = self._clock.now() + wait_for
+        while taken is None:
+            with self._lock:  # decide: reenter, validate one we had, connect, share, or queue
+                action, rec, slot = self._decide_locked(binding, wait_for, deadline, slot)
+            if action is _Action.WAIT:
+                assert slot is not None
+                action, rec = self._await(slot)
+                if action is _Action.WAIT:
+                    continue  # barging: woken to compete; decide again
+            break
+        else:
+            action, rec = _Action.VALIDATE, taken
+        if slot is not None:
+            deadline = slot.deadline
+        if action is _Action.VALIDATE:
+            assert rec is not None
+            if rec.stale or self._gated:
+                rec = self._validate(rec, deadline, binding)
+            rec.uses += 1
+        elif action is _Action.CONNECT:
+            rec = self._connect_in_slot(deadline, binding)
+            rec.uses = 1
+        assert rec is not None
+        if (binding is not None and binding.rec is not rec) or (
+            self._sharing is not None and action is not _Action.JOIN
+        ):
+            self._bind(rec, binding)
+        handle = PooledConnection(self, rec, code, lasti)
+        if self._listeners:
+            try:
+                self._fire("checkout", rec.raw)
+            except BaseException:
+                handle.close()
+                raise
+        return handle
+
+    def _decide_locked(
+        self,
+        binding: Binding | None,
+        timeout: float | None,
+        deadline: float | None,
+        slot: WaitSlot | None,
+    ) -> tuple[_Action, ConnRecord | None, WaitSlot | None]:
+        """The checkout decision (lock held); the cases in order, as the model's ``acquire``."""
+        if self._closed:
+            raise PoolClosed("the pool is closed")
+        if binding is not None and (rec := binding.rec) is not None:
+            if rec.holders:
+                rec.holders += 1  # AFF-2: nested checkout, no driver call
+                return _Action.REENTER, rec, slot
+            if not rec.bound_idle:
+                raise PoolMisuse("this thread's connection is being given back by another thread")
+            self._unbind_idle_locked(rec)
+            rec.holders = 1
+            return _Action.VALIDATE, rec, slot
+        idle = self._idle
+        if idle:
+            rec = idle.pop() if self._lifo else idle.popleft()
+            rec.holders = 1
+            return _Action.VALIDATE, rec, slot
+        max_size = self._max_size
+        if max_size is None or self._open < max_size:
+            self._open += 1
+            return _Action.CONNECT, None, slot
+        if self._sharing:
+            # EXCL-4: share the least shared connection, the oldest among equals
+            rec = min(self._sharing, key=_share_key)
+            rec.holders += 1
+            rec.uses += 1
+            rec.idle_since = None
+            return _Action.JOIN, rec, slot
+        if not self._block:
+            in_use = self._open - len(idle) - self._bound_idle
+            raise PoolExhausted(
+                f"no connection free and block=False: {in_use} of {max_size} in use"
+            )
+        if slot is None:
+            limit = self._config.max_waiters
+            if limit is not None and len(self._waiters) >= limit:
+                raise TooManyWaiters(
+                    f"{len(self._waiters)} threads wait already, max_waiters={limit}"
+                )
+            start = self._clock.now()
+            if deadline is None and timeout is not None:
+                deadline = start + timeout
+            slot = WaitSlot(self._sync.condition(self._lock), start, deadline)
+            self._waiters.append(slot)
+        else:
+            # barging: a woken waiter that lost the race keeps its seniority
+            slot.outcome = None
+            self._waiters.appendleft(slot)
+        return _Action.WAIT, None, slot
+
+    def _await(self, slot: WaitSlot) -> tuple[_Action, ConnRecord | None]:
+        """Wait until the slot is resolved; translate the resolution into an action.
+
+        Raises:
+            PoolTimeout: its deadline passed.
+            PoolClosed: the pool closed meanwhile.
+        """
+        give_back: list[ConnRecord] = []
+        try:
+            with self._lock:  # decide: wait for this slot's resolution; expire it when due
+                try:
+                    outcome = self._wait_locked(slot)
+                except BaseException:
+                    self._abandon_locked(slot, give_back)
+                    raise
+                if outcome is Resolution.TIMEOUT:
+                    in_use = self._open - len(self._idle) - self._bound_idle
+                    message = (
+                        f"no connection within {slot.timeout or 0.0:.2f} s: {in_use} of "
+                        f"{self._max_size} in use, {len(self._waiters)} waiting"
+                    )
+        finally:
+            self._discard_all(give_back)
+        if outcome is Resolution.HANDOFF:
+            return _Action.VALIDATE, slot.rec
+        if outcome is Resolution.PERMIT:
+            return _Action.CONNECT, None
+        if outcome is Resolution.RETRY:
+            return _Action.WAIT, None
+        if outcome is Resolution.TIMEOUT:
+            raise PoolTimeout(message)
+        raise PoolClosed("the pool was closed while waiting for a connection")
+
+    def _wait_locked(self, slot: WaitSlot) -> Resolution:
+        """Block (lock held) until someone resolves the slot or its deadline passes."""
+        clock = self._clock
+        while slot.outcome is None:
+            deadline = slot.deadline
+            if deadline is None:
+                clock.wait(slot.cond, None)
+                continue
+            now = clock.now()
+            if now >= deadline:
+                self._waiters.remove(slot)
+                self._resolve_locked(slot, Resolution.TIMEOUT, now)  # WAIT-2
+                break
+            clock.wait(slot.cond, deadline - now)
+        outcome = slot.outcome
+        assert outcome is not None
+        return outcome
+
+    def _abandon_locked(self, slot: WaitSlot, give_back: list[ConnRecord]) -> None:
+        """A waiter leaves on its own exception: give back what it was handed (lock held)."""
+        outcome = slot.outcome
+        if outcome is None:
+            slot.outcome = Resolution.ABANDONED
+            self._waiters.remove(slot)
+        elif outcome is Resolution.HANDOFF:
+            rec = slot.rec
+            assert rec is not None
+            rec.holders = 0
+            doomed = self._give_locked(rec)
+            if doomed is not None:
+                give_back.append(doomed)
+        elif outcome is Resolution.PERMIT:
+            self._open -= 1
+            self._serve_locked()
+        elif outcome is Resolution.RETRY:
+            self._serve_locked()  # pass the wake-up on
+
+    def _binding(self) -> Binding:
+        """The calling thread's binding, made on its first checkout."""
+        local = self._local
+        binding: Binding | None = getattr(local, "binding", None)
+        if binding is not None:
+            return binding
+        binding = Binding()
+        token = ThreadToken()
+        orphans = self._orphans
+
+        def thread_ended(_ref: object, binding: Binding = binding) -> None:
+            orphans.append(binding)  # atomic; the pool sweeps it at its next operation
+
+        binding.token_ref = weakref.ref(token, thread_ended)
+        local.token = token
+        local.binding = binding
+        with self._lock:  # decide: the pool knows the thread's binding
+            self._bindings.add(binding)
+        return binding
+
+    def _bind(self, rec: ConnRecord, binding: Binding | None) -> None:
+        """Record a fresh checkout: bound to its thread, or shareable."""
+        with self._lock:  # decide: the connection is bound to the thread / open to sharing
+            if binding is not None:
+                binding.rec = rec
+                rec.binding = binding
+            if self._sharing is not None:
+                self._sharing.append(rec)
+
+    # -- the checkout gate and connects ----------------------------------------------
+
+    def _retire_due(self, rec: ConnRecord) -> bool:
+        """Whether the connection must not be handed out again (RETIRE-1..3, INV-2)."""
+        if rec.stale:
+            return True
+        config = self._config
+        if config.max_usage is not None and rec.uses >= config.max_usage:
+            return True
+        lifetime, idle_time = config.max_lifetime, config.max_idle_time
+        if lifetime is None and idle_time is None:
+            return False
+        now = self._clock.now()
+        if lifetime is not None and now - rec.created >= lifetime:
+            return True
+        since = rec.idle_since
+        return idle_time is not None and since is not None and now - since >= idle_time
+
+    def _validate(
+        self, rec: ConnRecord, deadline: float | None, binding: Binding | None
+    ) -> ConnRecord:
+        """The checkout gate: the connection to hand out, or its replacement in the same slot.
+
+        Raises:
+            Exception: the replacement's connect failed; the slot is free again.
+        """
+        try:
+            if not self._retire_due(rec):
+                if self._config.ping is not Ping.ON_CHECKOUT:
+                    rec.idle_since = None
+                    return rec
+                try:
+                    _ping(rec.raw)
+                except Exception:  # noqa: BLE001 - drivers share no base class; any failure fails the ping
+                    _log.debug("ping failed; replacing the connection", exc_info=True)
+                else:
+                    rec.idle_since = None
+                    return rec
+        except BaseException:
+            # not a driver error (KeyboardInterrupt...): the connection is in doubt
+            self._discard(rec)
+            raise
+        try:
+            self._close_raw(rec)
+        except BaseException:
+            with self._lock:  # decide: the slot frees; the next waiter may use it
+                self._forget_locked(rec)
+                self._serve_locked()
+            raise
+        with self._lock:  # decide: the slot passes to the replacement
+            self._closed_count += 1
+            rec.gone = True
+        return self._connect_in_slot(deadline, binding)
+
+    def _connect_in_slot(self, deadline: float | None, binding: Binding | None) -> ConnRecord:
+        """Connect in a slot already reserved; on failure the slot frees (CONN-1).
+
+        Raises:
+            Exception: the driver's connect error, after the next waiter was
+                given the slot.
+        """
+        try:
+            return self._open_record(deadline)
+        except BaseException:
+            with self._lock:  # decide: the slot frees; the next waiter may use it
+                self._open -= 1
+                if binding is not None:
+                    binding.rec = None
+                self._serve_locked()
+            raise
+
+    def _open_record(self, deadline: float | None) -> ConnRecord:
+        """A new connection (connect, then session statements), held by its first holder."""
+        raw, seq = self._open_raw(deadline)
+        return ConnRecord(raw, seq, self._stamp_created())
+
+    def _open_raw(self, deadline: float | None) -> tuple[Any, int]:
+        """Connect and run the session statements (SETUP-1); returns (connection, seq).
+
+        Raises:
+            PoolTimeout: ``max_connecting`` connects ran until ``deadline``.
+            Exception: the driver's error; a connection opened is closed first.
+        """
+        cond = self._connect_cond
+        if cond is not None:
+            self._enter_connecting(cond, deadline)
+        try:
+            try:
+                raw = self._connect()
+            except BaseException:
+                with self._lock:  # decide: count the failure
+                    self._failed_connects += 1
+                raise
+            try:
+                if self._config.session:
+                    _run_session(raw, self._config.session)
+                if self._listeners:
+                    self._fire("connect", raw)
+            except BaseException:
+                with self._lock:  # decide: count the failure
+                    self._failed_connects += 1
+                _close_quietly(raw)
+                raise
+        finally:
+            if cond is not None:
+                with self._lock:  # decide: one connect fewer in progress; wake a queued one
+                    self._connecting -= 1
+                    cond.notify()
+        with self._lock:  # decide: the connection's sequence number
+            self._created += 1
+            self._seq += 1
+            return raw, self._seq
+
+    def _enter_connecting(self, cond: Any, deadline: float | None) -> None:
+        """Wait until fewer than ``max_connecting`` connects are in progress."""
+        limit = self._config.max_connecting
+        assert limit is not None
+        clock = self._clock
+        with self._lock:  # decide: may this connect start now, or wait for one to finish
+            while self._connecting >= limit:
+                if deadline is None:
+                    clock.wait(cond, None)
+                    continue
+                now = clock.now()
+                if now >= deadline:
+                    raise PoolTimeout(
+                        f"no connect could start before the deadline: {self._connecting} "
+                        f"connects in progress, max_connecting={limit}"
+                    )
+                clock.wait(cond, deadline - now)
+            self._connecting += 1
+
+    def _reopen(self, rec: ConnRecord) -> None:
+        """LIVE-2: replace a lost connection in its slot: connect, then close the lost one.
+
+        Raises:
+            Exception: the replacement's connect error; the connection is
+                marked broken (closed when given back).
+        """
+        try:
+            raw, seq = self._open_raw(None)
+        except BaseException:
+            rec.broken = True
+            raise
+        lost = rec.raw
+        created = self._stamp_created()
+        with self._lock:  # decide: the slot's connection is the new one
+            rec.raw = raw
+            rec.seq = seq
+            rec.created = created
+            rec.txn = False
+            rec.stale = False  # a fresh connection: nothing to retire
+            rec.info = None
+            self._closed_count += 1
+        _close_quietly(lost)
+        if self._listeners:
+            self._fire("close", lost)
+
+    # -- return ------------------------------------------------------------------------
+
+    def _release(self, rec: ConnRecord) -> None:
+        """One handle on ``rec`` is given back (the handle is already marked released)."""
+        if (
+            self._quick_back
+            and not rec.detached
+            and not rec.broken
+            and not self._closed
+            and not self._listeners
+        ):
+            rec.holders = 0  # its only holder: no lock needed
+            reset = self._quick_reset
+            if reset is not None:
+                try:
+                    reset(rec.raw)
+                except Exception:  # noqa: BLE001 - drivers share no base class; any failure is a dead connection
+                    _log.info("reset on return failed; closing the connection", exc_info=True)
+                    self._discard(rec)
+                    return
+                except BaseException:
+                    self._discard(rec)
+                    raise
+                rec.txn = False
+                rec.begun = False
+            with self._lock:  # decide: idle, or to the oldest waiter, or overflow
+                kept = self._kept_idle
+                if not self._waiters and (kept is None or len(self._idle) < kept):
+                    self._idle.append(rec)
+                    return
+                doomed_rec = self._give_locked(rec)
+            if doomed_rec is not None:
+                self._discard(doomed_rec)
+            return
+        if rec.detached:
+            if self._listeners:
+                self._fire("checkin", rec.raw)
+            self._close_detached(rec)
+            return
+        with self._lock:  # decide: an inner release, or the outermost: close it or reset it
+            holders = rec.holders - 1
+            rec.holders = holders
+            if not holders:
+                if self._sharing is not None:
+                    self._sharing.remove(rec)
+                doomed = self._closed or rec.broken  # CLOSE-2, LIVE-3
+        if holders:
+            if self._listeners:
+                self._fire("checkin", rec.raw)
+            return  # AFF-2 nested / shared: the other holders keep it
+        try:
+            if self._listeners:
+                self._fire("checkin", rec.raw)
+            ok = not doomed and self._reset(rec)
+        except BaseException:
+            self._discard(rec)
+            raise
+        if not ok:
+            self._discard(rec)
+            return
+        with self._lock:  # decide: bound to its thread, to the oldest waiter, idle, or overflow
+            doomed_rec = self._give_locked(rec)
+        if doomed_rec is not None:
+            self._discard(doomed_rec)
+
+    def _reset(self, rec: ConnRecord) -> bool:
+        """Reset on return (RESET-1..5); False if a reset call failed (the connection is dead)."""
+        mode = self._config.reset
+        raw = rec.raw
+        try:
+            if mode is ResetMode.ROLLBACK:
+                raw.rollback()
+            elif mode is ResetMode.NONE or (mode is ResetMode.ROLLBACK_IF_BEGUN and not rec.begun):
+                return True
+            elif mode is ResetMode.COMMIT:
+                raw.commit()
+            elif mode is ResetMode.ROLLBACK_IF_BEGUN:
+                raw.rollback()
+            else:
+                self._full_reset(rec)
+        except Exception:  # noqa: BLE001 - drivers share no base class; any failure is a dead connection
+            _log.info("reset on return failed; closing the connection", exc_info=True)
+            return False
+        rec.txn = False
+        rec.begun = False
+        if self._listeners:
+            self._fire("reset", rec.raw)
+        return True
+
+    def _full_reset(self, rec: ConnRecord) -> None:
+        """The driver's full reset, then the session statements again.
+
+        1. The connection has ``reset()``: call it.
+        2. ``full_reset_sql`` is configured: roll back, run it, commit.
+        3. Neither: roll back, close, and connect a replacement in place.
+        """
+        raw = rec.raw
+        reset = getattr(raw, "reset", None)
+        sql = self._config.full_reset_sql
+        if reset is None and sql is None:
+            raw.rollback()
+            self._close_raw(rec)
+            with self._lock:  # decide: count the close; the slot waits for the replacement
+                self._closed_count += 1
+            new, seq = self._open_raw(None)
+            created = self._stamp_created()
+            with self._lock:  # decide: the slot's connection is the new one
+                rec.raw, rec.seq, rec.created, rec.info = new, seq, created, None
+                rec.closed = False
+            return
+        if reset is not None:
+            reset()
+        else:
+            raw.rollback()
+            cur = raw.cursor()
+            try:
+                cur.execute(sql)
+            finally:
+                cur.close()
+            raw.commit()
+        if self._config.session:
+            _run_session(raw, self._config.session)
+
+    def _give_locked(self, rec: ConnRecord) -> ConnRecord | None:
+        """Place a connection just reset (lock held); returns it if it must be closed instead."""
+        if self._closed:
+            return rec  # CLOSE-2
+        if self._per_thread:
+            binding = rec.binding
+            if binding is None or binding.dead or binding.rec is not rec:
+                return rec
+            rec.bound_idle = True  # AFF-1: it stays with its thread
+            rec.idle_since = self._stamp_idle()
+            self._bound_idle += 1
+            return None
+        waiters = self._waiters
+        if waiters and self._fifo_fair:
+            now = self._clock.now()
+            while waiters:
+                slot = waiters.popleft()
+                if slot.deadline is not None and now >= slot.deadline:
+                    self._resolve_locked(slot, Resolution.TIMEOUT, now)
+                    continue
+                rec.holders = 1
+                if self._resolve_locked(slot, Resolution.HANDOFF, now, rec):
+                    return None  # WAIT-5: the oldest waiter runs the gate in its thread
+                rec.holders = 0
+        kept = self._kept_idle
+        if kept is not None and len(self._idle) >= kept:
+            return rec  # CAP-2: overflow closed on return
+        rec.idle_since = self._stamp_idle()
+        self._idle.append(rec)
+        if waiters:
+            self._wake_barging_locked(1)
+        return None
+
+    def _close_detached(self, rec: ConnRecord) -> None:
+        """DET-1: closing a detached connection's handle closes the connection."""
+        with self._lock:  # decide: whether this handle is the one that closes it
+            if rec.closed:
+                return
+            rec.closed = True
+        _close_quietly(rec.raw)
+        if self._listeners:
+            self._fire("close", rec.raw)
+
+    # -- slots freed and waiters served ---------------------------------------------------
+
+    def _resolve_locked(
+        self, slot: WaitSlot, outcome: Resolution, now: float, rec: ConnRecord | None = None
+    ) -> bool:
+        """Resolve a waiter taken off the line, counting its wait (lock held)."""
+        if not slot.set(outcome, rec):
+            return False
+        self._wait_time += now - slot.start
+        slot.start = now
+        if outcome is Resolution.TIMEOUT:
+            self._timeouts += 1
+        return True
+
+    def _expire_locked(self, now: float) -> None:
+        """Refuse every waiter whose deadline has passed (WAIT-2; lock held)."""
+        for slot in [s for s in self._waiters if s.deadline is not None and now >= s.deadline]:
+            self._waiters.remove(slot)
+            self._resolve_locked(slot, Resolution.TIMEOUT, now)
+
+    def _serve_locked(self) -> None:
+        """A slot freed: the oldest waiter connects in it (FIFO) or is woken (barging)."""
+        waiters = self._waiters
+        if not waiters or self._closed:
+            return
+        if not self._fifo_fair:
+            self._wake_barging_locked(self._room_locked())
+            return
+        now = self._clock.now()
+        max_size = self._max_size
+        while waiters and (max_size is None or self._open < max_size):
+            slot = waiters.popleft()
+            if slot.deadline is not None and now >= slot.deadline:
+                self._resolve_locked(slot, Resolution.TIMEOUT, now)
+                continue
+            self._open += 1
+            if not self._resolve_locked(slot, Resolution.PERMIT, now):
+                self._open -= 1
+
+    def _room_locked(self) -> int:
+        """How many checkouts could succeed at once right now (barging wake-ups)."""
+        assert self._max_size is not None  # without a cap nobody waits
+        return len(self._idle) + max(0, self._max_size - self._open)
+
+    def _wake_barging_locked(self, count: int) -> None:
+        """Barging: wake up to ``count`` waiters to compete for what is free."""
+        waiters = self._waiters
+        now = self._clock.now()
+        while waiters and count > 0:
+            slot = waiters.popleft()
+            if slot.deadline is not None and now >= slot.deadline:
+                self._resolve_locked(slot, Resolution.TIMEOUT, now)
+                continue
+            if self._resolve_locked(slot, Resolution.RETRY, now):
+                count -= 1
+
+    def _forget_locked(self, rec: ConnRecord) -> None:
+        """The connection leaves the accounting; its slot is free (lock held)."""
+        rec.gone = True
+        self._open -= 1
+        binding = rec.binding
+        if binding is not None and binding.rec is rec:
+            binding.rec = None
+
+    def _unbind_idle_locked(self, rec: ConnRecord) -> None:
+        rec.bound_idle = False
+        self._bound_idle -= 1
+
+    def _take_idle_locked(self) -> list[ConnRecord]:
+        """Take every idle connection, bound-idle ones included, for closing (lock held)."""
+        doomed = list(self._idle)
+        self._idle.clear()
+        for binding in self._bindings:
+            rec = binding.rec
+            if rec is not None and rec.bound_idle:
+                self._unbind_idle_locked(rec)
+                doomed.append(rec)
+        return doomed
+
+    def _discard(self, rec: ConnRecord) -> None:
+        """Close an accounted connection, then free its slot for the next waiter."""
+        closed = False
+        try:
+            closed = self._close_raw(rec)
+        finally:
+            with self._lock:  # decide: the slot frees; the next waiter may use it
+                self._closed_count += closed
+                self._forget_locked(rec)
+                self._serve_locked()
+
+    def _discard_all(self, doomed: list[ConnRecord]) -> None:
+        """Discard each connection; a BaseException from one still lets the rest close."""
+        error: BaseException | None = None
+        for rec in doomed:
+            try:
+                self._discard(rec)
+            except BaseException as exc:  # noqa: BLE001 - re-raised below, after the rest closed
+                error = error or exc
+        if error is not None:
+            raise error
+
+    def _close_raw(self, rec: ConnRecord) -> bool:
+        """Close the driver connection of ``rec`` unless already done; a driver error is logged.
+
+        Returns:
+            Whether this call closed it.
+        """
+        if rec.closed:
+            return False
+        rec.closed = True
+        raw = rec.raw
+        _close_quietly(raw)
+        if self._listeners:
+            self._fire("close", raw)
+        return True
+
+    # -- invalidate, detach, ended threads ---------------------------------------------------
+
+    def _retire_now(self, rec: ConnRecord) -> None:
+        """Decide a hard invalidate (INV-1); the caller then calls ``_discard_invalidated``.
+
+        Raises:
+            PoolMisuse: the connection is shared with other holders.
+        """
+        if rec.detached:
+            return
+        with self._lock:  # decide: the connection is done for every handle on it
+            if self._sharing is not None and rec.holders > 1:
+                raise PoolMisuse(
+                    f"cannot invalidate a connection shared by {rec.holders} holders; "
+                    "use invalidate(soft=True)"
+                )
+            if self._sharing is not None:
+                self._sharing.remove(rec)
+            rec.holders = 0
+            rec.gone = True
+
+    def _discard_invalidated(self, rec: ConnRecord) -> None:
+        """Close a hard-invalidated connection and, unless detached, free its slot."""
+        try:
+            if self._listeners:
+                self._fire("invalidate", rec.raw)
+        finally:
+            if rec.detached:
+                self._close_detached(rec)
+            else:
+                self._discard(rec)
+
+    def _detach(self, rec: ConnRecord) -> None:
+        """DET-1: the connection leaves the accounting; its slot goes to the next waiter.
+
+        Raises:
+            PoolMisuse: the connection is shared with other holders.
+        """
+        with self._lock:  # decide: the connection leaves; its slot is free
+            if self._sharing is not None:
+                if rec.holders > 1:
+                    raise PoolMisuse(f"cannot detach a connection shared by {rec.holders} holders")
+                self._sharing.remove(rec)
+            rec.detached = True
+            self._open -= 1
+            binding = rec.binding
+            if binding is not None and binding.rec is rec:
+                binding.rec = None
+            rec.binding = None
+            self._serve_locked()
+        if self._listeners:
+            self._fire("detach", rec.raw)
+
+    def _sweep(self) -> None:
+        """Close the idle connections bound to threads that ended (AFF-3)."""
+        doomed: list[ConnRecord] = []
+        with self._lock:  # decide: which ended threads' connections close now
+            while self._orphans:
+                binding = self._orphans.popleft()
+                binding.dead = True
+                self._bindings.discard(binding)
+                rec = binding.rec
+                if rec is not None and rec.bound_idle:
+                    self._unbind_idle_locked(rec)
+                    doomed.append(rec)
+        self._discard_all(doomed)
+
+    # -- events and small helpers ----------------------------------------------------------
+
+    def _fire(self, event: str, raw: Any) -> None:
+        """Call the event's listeners; an ``Exception`` from one is logged and ignored."""
+        for fn in self._listeners.get(event, ()):
+            try:
+                fn(self, raw)
+            except Exception:  # noqa: BLE001 - documented: a listener cannot break the pool
+                _log.exception("listener %r for %r raised; ignored", fn, event)
+
+    def _stamp_created(self) -> float:
+        return self._clock.now() if self._config.max_lifetime is not None else 0.0
+
+    def _stamp_idle(self) -> float | None:
+        return self._clock.now() if self._config.max_idle_time is not None else None
+
+
+#: The reset modes the hot path handles itself, and the one call each makes
+#: (None: no call); the other modes take the general path.
+_QUICK_RESETS: dict[ResetMode, Callable[[Any], object] | None] = {
+    ResetMode.ROLLBACK: operator.methodcaller("rollback"),
+    ResetMode.COMMIT: operator.methodcaller("commit"),
+    ResetMode.NONE: None,
+}
+
+
+def _share_key(rec: ConnRecord) -> tuple[int, int]:
+    return rec.holders, rec.seq
+
+
+def _ping(raw: Any) -> None:
+    """The driver's ``ping()`` if it has one, else ``SELECT 1`` on a cursor."""
+    ping = getattr(raw, "ping", None)
+    if ping is not None:
+        ping()
+        return
+    cur = raw.cursor()
+    try:
+        cur.execute("SELECT 1")
+        cur.fetchall()
+    finally:
+        cur.close()
+
+
+def _run_session(raw: Any, statements: tuple[str, ...]) -> None:
+    """Run the session statements on one cursor, then commit so a rollback keeps them."""
+    cur = raw.cursor()
+    try:
+        for sql in statements:
+            cur.execute(sql)
+    finally:
+        cur.close()
+    raw.commit()
+
+
+def _close_quietly(raw: Any) -> None:
+    """Close a driver connection; an ``Exception`` (already dead) is logged and ignored."""
+    try:
+        raw.close()
+    except Exception:  # noqa: BLE001 - closing a dead connection may raise anything
+        _log.info("closing a connection failed; it is dropped anyway", exc_info=True)
