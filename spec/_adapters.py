@@ -275,7 +275,7 @@ class DBUtilsAdapter:
 
     def refusal(self, exc: BaseException, driver: RecordingDriver) -> model.Refusal | None:
         name = type(exc).__name__
-        if name == "TooManyConnections":
+        if name in ("TooManyConnections", "TooManyConnectionsError"):
             return model.Refusal.EXHAUSTED
         if name in ("InvalidConnectionError", "InvalidConnection"):
             return model.Refusal.NOT_HELD

@@ -65,7 +65,7 @@ def _config(settings: Sequence[str], base: model.Config) -> model.Config:
             raise UsageError(f"--set takes NAME=VALUE, got {item!r}")
         values[name.strip()] = _parse_value(name.strip(), text.strip())
     try:
-        return model.Config(**values)  # type: ignore[arg-type]
+        return model.Config(**values)
     except (TypeError, ValueError) as exc:
         raise UsageError(f"bad configuration: {exc}") from None
 

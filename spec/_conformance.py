@@ -206,7 +206,13 @@ def _examples(
         if progress is not None:
             progress(counter[0])
         seen_configs.append(config)
-        lockstep = start(prof, factory, config, actors, real=real)
+        try:
+            lockstep = start(prof, factory, config, actors, real=real)
+        except LockstepFailure as failure:
+            failure.config = config
+            if failure.divergence.rule in known:
+                return
+            raise
         try:
             for _ in range(steps):
                 ops = lockstep.enabled()

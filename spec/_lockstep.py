@@ -42,6 +42,9 @@ SETTLE_SECONDS = 5.0
 # to watch for a waiter the model did not expect to move.
 WAKE_SECONDS = 1.0
 GRACE_SECONDS = 0.003
+# A thread that stays in a wait this long, on end, is parked: it was not woken
+# (a woken thread leaves its wait within a scheduler slice or two).
+PARK_SECONDS = 0.15
 _POLL = 0.0005
 _TICK = threading.Event()  # never set: its wait() is a short pause between polls
 
@@ -102,6 +105,14 @@ class Actor:
         return code.co_name in ("wait", "get", "acquire", "_wait_for_tstate_lock") and (
             code.co_filename.endswith(("threading.py", "queue.py", "_seams.py"))
         )
+
+    def stays_parked(self, job: _Job, seconds: float) -> bool:
+        """Whether the job stays parked for ``seconds`` on end (False as soon as it moves)."""
+        until = time.monotonic() + seconds
+        while time.monotonic() < until:
+            if job.done.wait(_POLL) or not self.parked():
+                return False
+        return True
 
     def stop(self) -> None:
         """End the thread once its current job finishes (a parked one is abandoned)."""
@@ -356,19 +367,22 @@ class Lockstep:
         return self._observe(model.OK, wakeups, job.error)
 
     def _wait_done_or_parked(self, actor: int, job: _Job) -> None:
-        """Wait until the job is done, or parked when the model says it must wait.
+        """Wait until the job is done, or parked when it does not finish.
 
-        When the model expects a result, a thread seen in a wait may only be
-        passing through one (a lock, a connect bound), so it gets until
-        ``WAKE_SECONDS`` to finish before it counts as parked.
+        A thread seen in a wait may only be passing through one (a lock, a
+        connect bound), so it counts as parked only after staying parked for
+        ``PARK_SECONDS`` on end; a thread that keeps running is given up to
+        ``SETTLE_SECONDS``.
         """
         if job.done.wait(0.002):
             return
-        deadline = time.monotonic() + (SETTLE_SECONDS if self._expect_wait else WAKE_SECONDS)
+        patience = 0.002 if self._expect_wait else PARK_SECONDS
+        deadline = time.monotonic() + SETTLE_SECONDS
+        runner = self.actors[actor]
         while not job.done.wait(_POLL):
             if time.monotonic() > deadline:
                 return
-            if self._expect_wait and self.actors[actor].parked() and not job.done.wait(0.002):
+            if runner.parked() and runner.stays_parked(job, patience):
                 return
 
     def _settle(self, exclude: int | None = None) -> list[tuple[int, _Job]]:
@@ -391,7 +405,9 @@ class Lockstep:
                     del self.pending[actor]
             done = frozenset(a for a, _ in finished)
             now = time.monotonic()
-            if grace_until is None and (any(ws <= done for ws in sets) or now > deadline):
+            if grace_until is None and (
+                any(ws <= done for ws in sets) or now > deadline or self._all_stay_parked(exclude)
+            ):
                 grace_until = now + GRACE_SECONDS
             if grace_until is not None and now >= grace_until:
                 break
@@ -400,6 +416,19 @@ class Lockstep:
             if job.error is None:
                 self.handles[actor].append(job.value)
         return finished
+
+    def _all_stay_parked(self, exclude: int | None) -> bool:
+        """Whether every pending waiter stays parked for ``PARK_SECONDS``: nobody was woken."""
+        waiting = [(a, j) for a, j in self.pending.items() if a != exclude and not j.done.is_set()]
+        if not waiting or not all(self.actors[a].parked() for a, _ in waiting):
+            return False
+        until = time.monotonic() + PARK_SECONDS
+        while time.monotonic() < until:
+            for a, j in waiting:
+                if j.done.is_set() or not self.actors[a].parked():
+                    return False
+            _TICK.wait(_POLL)
+        return True
 
     def _refusal(self, exc: BaseException, *, use: bool) -> Result:
         refusal = self.adapter.refusal(exc, self.driver)
@@ -446,6 +475,9 @@ class Lockstep:
     def _compare(
         self, before: model.State, op: Op, out: Outcome, obs: Observed
     ) -> Divergence | None:
+        over = self._over_cap(out)
+        if over is not None:
+            return over
         mapping = dict(self.to_driver)
         found = _match_effects(list(out.effects), obs.effects, mapping)
         if found is not None:
@@ -506,6 +538,24 @@ class Lockstep:
         self._commit_mapping(mapping)
         return None
 
+    def _over_cap(self, out: Outcome) -> Divergence | None:
+        """CAP-1 judged on the driver's own count: open connections not detached."""
+        cap = self.config.max_size
+        if cap is None:
+            return None
+        detached = {
+            self.to_driver.get(h.conn, -1) for h in out.state.holds if h is not None and h.detached
+        }
+        pooled = self.driver.open_connections() - detached
+        if len(pooled) <= cap:
+            return None
+        return Divergence(
+            "CAP-1",
+            "more connections open than the hard cap",
+            f"at most {cap} open",
+            f"{len(pooled)} open: driver #{', #'.join(map(str, sorted(pooled)))}",
+        )
+
     def _handle_conn(self, actor: int | None) -> int | None:
         """The driver id of the connection the actor's handle uses, found via the driver log."""
         if actor is None or not self.handles[actor]:
@@ -524,9 +574,7 @@ class Lockstep:
         for _ in range(len(self.actors) + 1):
             for actor, box in enumerate(self.handles):
                 for handle in list(box):
-                    job = self.actors[actor].submit(
-                        lambda h=handle: self.adapter.release(self.pool, h)
-                    )
+                    job = self.actors[actor].submit(self._releaser(handle))
                     job.done.wait(SETTLE_SECONDS)
                     if job.error is not None:
                         self.teardown_errors.append(job.error)
@@ -546,14 +594,20 @@ class Lockstep:
                 except Exception as exc:  # noqa: BLE001 - the pool is closed; keep going
                     self.teardown_errors.append(exc)
             box.clear()
-        for actor in self.actors:
-            actor.stop()
+        for thread in self.actors:
+            thread.stop()
         self.stale = [[] for _ in self.actors]
         with warnings.catch_warnings():
             # a broken pool may leave handles behind; they must not warn in later tests
             warnings.simplefilter("ignore", ResourceWarning)
             gc.collect()
         self.driver.close_all()
+
+    def _releaser(self, handle: Any) -> Callable[[], None]:
+        def release() -> None:
+            self.adapter.release(self.pool, handle)
+
+        return release
 
     def _collect_pending(self, patience: float) -> None:
         """Move handles of waiters served by now into ``handles``."""
@@ -622,6 +676,9 @@ def _effects(calls: tuple[Call, ...]) -> list[Effect]:
             else:
                 found.append(Effect(EffectKind.EXECUTE, call.conn))
         elif kind is CallKind.CURSOR:
+            if not call.ok:
+                # a statement on a dead connection may fail already at cursor()
+                found.append(Effect(EffectKind.EXECUTE, call.conn))
             continue
         elif kind is CallKind.COMMIT and found and found[-1] == Effect(EffectKind.SETUP, call.conn):
             continue  # the commit that makes session statements stick is part of SETUP
@@ -630,10 +687,26 @@ def _effects(calls: tuple[Call, ...]) -> list[Effect]:
     return found
 
 
+_RESETS = frozenset({EffectKind.ROLLBACK, EffectKind.COMMIT, EffectKind.RESET})
+_FRESH = frozenset({EffectKind.CONNECT, EffectKind.SETUP})
+
+
 def _per_conn(effects: list[Effect]) -> dict[int | None, list[EffectKind]]:
+    """Effects grouped per connection, in order.
+
+    Two calls that change nothing anyone can see are dropped, because pools
+    differ on whether they bother: a reset right before the close of the same
+    connection, and a rollback of a connection nobody has used since its
+    connect (and session setup).
+    """
     grouped: dict[int | None, list[EffectKind]] = {}
     for e in effects:
-        grouped.setdefault(e.conn, []).append(e.kind)
+        calls = grouped.setdefault(e.conn, [])
+        if e.kind is EffectKind.CLOSE and calls and calls[-1] in _RESETS:
+            calls.pop()
+        if e.kind is EffectKind.ROLLBACK and calls and calls[-1] in _FRESH:
+            continue  # nothing to roll back on a connection nobody has used yet
+        calls.append(e.kind)
     return grouped
 
 
@@ -718,10 +791,27 @@ def attribute_effects(
     want = _kinds(out.effects)
     seen = _kinds(obs.effects)
     kind = op.kind
+    if before.closed and kind is OpKind.ACQUIRE:
+        return "CLOSE-1"  # a closed pool opened or handed out a connection
+    attempts = (EffectKind.CONNECT, EffectKind.CONNECT_FAILED)
+    extra_connects = sum(e.kind in attempts for e in obs.effects) - sum(
+        e.kind in attempts for e in out.effects
+    )
+    if (
+        extra_connects > 0
+        and config.max_size is not None
+        and len(before.conns) >= config.max_size
+        and not any(e.kind is EffectKind.CLOSE for e in obs.effects)
+    ):
+        return "CAP-1"  # a connect attempted with every slot taken
     lost = want - seen
     extra = seen - want
     if EffectKind.SETUP in lost | extra and EffectKind.CONNECT not in lost | extra:
         return "SETUP-1"
+    if kind in (OpKind.RELEASE, OpKind.DROP, OpKind.INVALIDATE) and op.actor is not None:
+        held = before.holds[op.actor]
+        if held is not None and held.detached:
+            return "DET-1"  # a detached connection is closed when its holder is done with it
     if kind in (OpKind.RELEASE, OpKind.DROP):
         reset_calls = {EffectKind.ROLLBACK, EffectKind.COMMIT, EffectKind.RESET}
         if (lost | extra) & reset_calls:
@@ -746,6 +836,8 @@ def attribute_effects(
             if hold is not None and hold.depth > 0:
                 return "AFF-2"
         return _checkout_rule(config, before, out, lost | extra)
+    if kind in (OpKind.COMMIT, OpKind.ROLLBACK) and config.reopen:
+        return "LIVE-3"  # a failed commit or rollback: the error surfaces, replaced on return
     if kind in (OpKind.WORK, OpKind.SET_SESSION, OpKind.COMMIT, OpKind.ROLLBACK):
         if config.reopen:
             hold = before.holds[op.actor] if op.actor is not None else None
