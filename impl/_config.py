@@ -133,8 +133,11 @@ class PoolConfig:
             connection is replaced when given back. Empty: errors just surface.
         max_connecting: most connects in progress at once; None: unbounded.
         full_reset_sql: the statement a ``FULL`` reset runs when the driver's
-            connection has no ``reset()`` method (PostgreSQL: ``DISCARD ALL``);
-            with neither, a full reset closes and reopens the connection.
+            connection has no ``reset()`` method (PostgreSQL: ``DISCARD ALL``),
+            after a rollback and outside a transaction block (in autocommit
+            mode where the connection has a boolean ``autocommit``, else
+            followed by a commit); with neither, a full reset closes and
+            reopens the connection.
 
     Raises:
         TypeError: a value has the wrong type; the message names it.

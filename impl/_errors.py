@@ -1,7 +1,11 @@
 """The pool's error tree: one root, one leaf per refusal, one branch for misuse.
 
 Refusals are the implementation's side of the model's ``Refusal`` values; the
-table in ``spec/`` maps one onto the other. Errors raised by the driver (a
+table in ``spec/`` maps one onto the other. ``PoolTimeout``, ``PoolExhausted``,
+``PoolClosed`` and ``ConnectionReleased`` are not final: the front doors
+subclass them under the names their users already catch (DBUtils'
+``TooManyConnections``, pyqldb's ``SessionPoolEmptyError``...), so one
+``except`` clause serves both spellings. Errors raised by the driver (a
 refused connect, a lost connection) are never wrapped: they reach the caller as
 the driver's own exception objects.
 """
@@ -15,17 +19,14 @@ class PoolError(Exception):
     """Root of every error the pool itself raises."""
 
 
-@final
 class PoolTimeout(PoolError):  # noqa: N818 - the names are the spec's refusal table
     """A waiter's timeout expired before a connection was free (WAIT-2)."""
 
 
-@final
 class PoolExhausted(PoolError):  # noqa: N818 - the names are the spec's refusal table
     """No connection was free and the pool does not wait (``block=False``, WAIT-1)."""
 
 
-@final
 class PoolClosed(PoolError):  # noqa: N818 - the names are the spec's refusal table
     """The pool is closed: checkouts are refused, waiters are sent away (CLOSE-1, WAIT-4)."""
 
@@ -39,7 +40,6 @@ class PoolMisuse(PoolError):  # noqa: N818 - the names are the spec's refusal ta
     """The caller broke the pool's contract; the pool itself stays intact."""
 
 
-@final
 class ConnectionReleased(PoolMisuse):
     """A handle was used or given back after it was released (EXCL-2, EXCL-3)."""
 

@@ -325,12 +325,18 @@ class Pool:
         """Whether :meth:`close` was called."""
         return self._closed
 
-    def acquire(self, timeout: float | _Default | None = _DEFAULT) -> PooledConnection:
+    def acquire(
+        self, timeout: float | _Default | None = _DEFAULT, *, stacklevel: int = 1
+    ) -> PooledConnection:
         """Check out a connection.
 
         Args:
             timeout: seconds to wait at most when exhausted (None: forever);
                 default: the configured ``timeout``. Only with ``block=True``.
+            stacklevel: whose frame the handle records as its checkout site
+                (``checked_out_at``, named when a handle is dropped): 1 is the
+                caller of ``acquire``; a front door passes 2 so the site is its
+                own caller's, as ``warnings.warn`` does.
 
         Returns:
             A handle; close it (or use it as a context manager) to give it back.
@@ -354,9 +360,9 @@ class Pool:
                     taken.holders = 1
             if taken is not None and not taken.stale and not self._listeners:
                 taken.uses += 1
-                frame = sys._getframe(1)
+                frame = sys._getframe(stacklevel)
                 return PooledConnection(self, taken, frame.f_code, frame.f_lasti)
-        frame = sys._getframe(1)
+        frame = sys._getframe(stacklevel)
         return self._checkout(timeout, frame.f_code, frame.f_lasti, taken)
 
     #: Check out a connection: the same as :meth:`acquire` (an alias, so the
@@ -888,6 +894,7 @@ class Pool:
             rec.created = created
             rec.txn = False
             rec.stale = False  # a fresh connection: nothing to retire
+            rec.broken = False  # what a failed call broke was the lost connection
             rec.info = None
             self._closed_count += 1
         _close_quietly(lost)
@@ -941,7 +948,9 @@ class Pool:
                     self._sharing.remove(rec)
                 doomed = self._closed or rec.broken  # CLOSE-2, LIVE-3
         if holders:
-            if self._listeners:
+            # EVENT-1: a shared connection's holder gives its share back (a
+            # checkin); a nested per-thread release gives nothing back (AFF-2)
+            if self._listeners and not self._per_thread:
                 self._fire("checkin", rec.raw)
             return  # AFF-2 nested / shared: the other holders keep it
         try:
@@ -987,7 +996,8 @@ class Pool:
         """The driver's full reset, then the session statements again.
 
         1. The connection has ``reset()``: call it.
-        2. ``full_reset_sql`` is configured: roll back, run it, commit.
+        2. ``full_reset_sql`` is configured: roll back, then run it outside a
+           transaction (:func:`_run_outside_transaction`).
         3. Neither: roll back, close, and connect a replacement in place.
         """
         raw = rec.raw
@@ -1007,13 +1017,9 @@ class Pool:
         if reset is not None:
             reset()
         else:
+            assert sql is not None
             raw.rollback()
-            cur = raw.cursor()
-            try:
-                cur.execute(sql)
-            finally:
-                cur.close()
-            raw.commit()
+            _run_outside_transaction(raw, sql)
         if self._config.session:
             _run_session(raw, self._config.session)
 
@@ -1296,6 +1302,37 @@ def _run_session(raw: Any, statements: tuple[str, ...]) -> None:
     finally:
         cur.close()
     raw.commit()
+
+
+def _run_outside_transaction(raw: Any, sql: str) -> None:
+    """Run a reset statement such as ``DISCARD ALL`` outside a transaction block.
+
+    Some statements refuse to run inside a transaction block (PostgreSQL's
+    ``DISCARD ALL``), and DB-API drivers open one implicitly at the first
+    statement. The cases:
+
+    1. The connection has a boolean ``autocommit`` attribute, False
+       (psycopg 3, psycopg2): set it True for the statement, then back to
+       False, so no transaction is opened around it.
+    2. It is True already: just run the statement.
+    3. No such attribute (sqlite3 before 3.12, whose ``autocommit`` is not a
+       bool, pymysql, whose ``autocommit`` is a method): run it, then commit.
+    """
+    autocommit = getattr(raw, "autocommit", None)
+    toggle = autocommit is False
+    if toggle:
+        raw.autocommit = True
+    try:
+        cur = raw.cursor()
+        try:
+            cur.execute(sql)
+        finally:
+            cur.close()
+    finally:
+        if toggle:
+            raw.autocommit = False
+    if not isinstance(autocommit, bool):
+        raw.commit()
 
 
 def _close_quietly(raw: Any) -> None:

@@ -21,7 +21,7 @@ from typing import Any
 import model
 
 from ._conformance import CheckReport, check
-from ._profiles import PROFILES
+from ._profiles import OWN_PROFILES, PROFILES
 from ._report import check_json, format_check, pytest_file
 
 _API_PROFILE = {
@@ -143,6 +143,12 @@ def _detect_profile(factory: Any) -> str:
 
     if isinstance(factory, type) and issubclass(factory, impl.Pool):
         return "poolspec"
+    for name in OWN_PROFILES:
+        door = name.removeprefix("poolspec-")
+        if getattr(factory, "__module__", "").startswith("impl") and (
+            getattr(factory, "__name__", "").lower() == door
+        ):
+            return name
     module = getattr(factory, "__module__", "") or ""
     name = getattr(factory, "__name__", "")
     if module.startswith("sqlalchemy") and name == "QueuePool":
@@ -220,7 +226,7 @@ def _write_replays(directory: str, report: CheckReport, target: str | None) -> N
         print(f"wrote {path}", file=sys.stderr)
 
 
-_OWN_FRONT_DOORS = ("poolspec",)
+_OWN_FRONT_DOORS = OWN_PROFILES
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -362,7 +362,7 @@ class Lockstep:
         self._wait_done_or_parked(actor, job)
         old.stop()
         self.actors[actor] = Actor(actor)
-        gc.collect()
+        gc.collect(0)  # the ended thread's locals, if a cycle holds them
         wakeups = self._settle()
         return self._observe(model.OK, wakeups, job.error)
 
@@ -600,7 +600,10 @@ class Lockstep:
         with warnings.catch_warnings():
             # a broken pool may leave handles behind; they must not warn in later tests
             warnings.simplefilter("ignore", ResourceWarning)
-            gc.collect()
+            self.pending.clear()
+            self.stale = []
+            self.handles = []
+            gc.collect(0)
         self.driver.close_all()
 
     def _releaser(self, handle: Any) -> Callable[[], None]:

@@ -179,4 +179,13 @@ DBUTILS_POOLEDDB = Profile(
     ),
 )
 
-PROFILES: dict[str, Profile] = {p.name: p for p in (OURS, SQLALCHEMY_QUEUEPOOL, DBUTILS_POOLEDDB)}
+def _all_profiles() -> dict[str, Profile]:
+    from ._frontdoor_profiles import FRONT_DOOR_PROFILES
+
+    ours = (OURS, *FRONT_DOOR_PROFILES)
+    return {p.name: p for p in (*ours, SQLALCHEMY_QUEUEPOOL, DBUTILS_POOLEDDB)}
+
+
+PROFILES: dict[str, Profile] = _all_profiles()
+# Our engine and each of its front doors: what ``poolspec check`` checks by default.
+OWN_PROFILES: tuple[str, ...] = tuple(n for n in PROFILES if n.startswith("poolspec"))

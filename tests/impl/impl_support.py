@@ -115,6 +115,23 @@ class ResettingRaw(Raw):
         self._call("reset")
 
 
+class AutocommitRaw(Raw):
+    """A scripted connection with a boolean ``autocommit`` attribute (as psycopg's)."""
+
+    def __init__(self, name: str, journal: list[str], **raises: BaseException) -> None:
+        super().__init__(name, journal, **raises)
+        self._autocommit = False
+
+    @property
+    def autocommit(self) -> bool:
+        return self._autocommit
+
+    @autocommit.setter
+    def autocommit(self, value: bool) -> None:
+        self._call(f"autocommit={value}")
+        self._autocommit = value
+
+
 class RawCursor:
     """The scripted connection's cursor: logs each statement."""
 
@@ -160,3 +177,21 @@ class Script:
         taken = list(self.journal)
         self.journal.clear()
         return taken
+
+
+def terminate(admin: Any, pid: int) -> None:
+    """End a PostgreSQL backend from an autocommit connection, waiting (server side) until gone."""
+    row = admin.execute("SELECT pg_terminate_backend(%s, 5000)", (pid,)).fetchone()
+    assert row == (True,), f"backend {pid} was not terminated"
+
+
+def backend_pid(conn: Any) -> int:
+    """The PostgreSQL backend pid behind a pooled handle (its transaction is left open)."""
+    row = conn.cursor().execute("SELECT pg_backend_pid()").fetchone()
+    return int(row[0])
+
+
+def show(conn: Any, setting: str) -> str:
+    """A PostgreSQL setting's value as seen through a pooled handle."""
+    row = conn.cursor().execute(f"SHOW {setting}").fetchone()
+    return str(row[0])

@@ -9,7 +9,6 @@ import sqlite3
 from collections.abc import Callable
 
 import pytest
-from tests.impl.impl_support import Script, counts, log
 
 from impl import (
     ConnectionReleased,
@@ -20,6 +19,7 @@ from impl import (
     ResetMode,
 )
 from spec._driver import RecordingDriver
+from tests.impl.impl_support import Script, counts, log
 
 
 def ident(conn: PooledConnection) -> int:
@@ -121,6 +121,25 @@ def test_checkout_site_is_the_callers_line(fake: RecordingDriver) -> None:
     assert b.checked_out_at == f"{__file__}:{line + 2}"
     a.close()
     b.close()
+    pool.close()
+
+
+def test_checkout_site_stacklevel(fake: RecordingDriver) -> None:
+    """stacklevel=2 records the caller's caller, on the quick path and the general one."""
+    pool = Pool(fake, max_size=2)
+
+    def front_door() -> PooledConnection:
+        return pool.acquire(stacklevel=2)
+
+    here = inspect.currentframe()
+    assert here is not None
+    line = here.f_lineno
+    fresh = front_door()  # general path: a connect
+    assert fresh.checked_out_at == f"{__file__}:{line + 1}"
+    fresh.close()
+    idle = front_door()  # quick path: an idle connection
+    assert idle.checked_out_at == f"{__file__}:{line + 4}"
+    idle.close()
     pool.close()
 
 
@@ -459,4 +478,20 @@ def test_detach_in_per_thread_mode_unbinds(fake: RecordingDriver) -> None:
     with pool.acquire() as again:
         assert ident(again) == 1
     conn.close()
+    pool.close()
+
+
+def test_reopen_after_a_failed_commit_keeps_the_new_connection(fake: RecordingDriver) -> None:
+    """A failed commit marks the lost connection broken; its reopened successor is kept (LIVE-2)."""
+    pool = Pool(fake, max_size=2, failures=(fake.OperationalError,))
+    conn = pool.acquire()
+    fake.kill(0)
+    with pytest.raises(fake.OperationalError):
+        conn.commit()
+    conn.execute("SELECT 1")  # outside a transaction: reopened on connection 1
+    assert conn.raw.id == 1
+    fake.drain()
+    conn.close()
+    assert log(fake) == ["rollback1"]  # reset and kept, not closed as broken
+    assert counts(pool) == (1, 0, 0, 1)
     pool.close()

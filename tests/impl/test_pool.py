@@ -10,7 +10,6 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from tests.impl.impl_support import PATIENCE, PingingRaw, Raw, ResettingRaw, Script, Worker, counts, log, park
 
 from impl import (
     ConnectionReleased,
@@ -31,6 +30,18 @@ from impl import (
     TooManyWaiters,
 )
 from spec._driver import RecordingDriver
+from tests.impl.impl_support import (
+    PATIENCE,
+    AutocommitRaw,
+    PingingRaw,
+    Raw,
+    ResettingRaw,
+    Script,
+    Worker,
+    counts,
+    log,
+    park,
+)
 
 
 def ident(conn: PooledConnection) -> int:
@@ -539,6 +550,38 @@ def test_full_reset_with_sql() -> None:
     pool.close()
 
 
+def test_full_reset_sql_runs_in_autocommit() -> None:
+    """With a boolean autocommit the reset statement runs in autocommit mode, then restores it."""
+    script = Script(AutocommitRaw)
+    pool = Pool(script, reset=ResetMode.FULL, full_reset_sql="DISCARD ALL", session=("SET a",))
+    conn = pool.acquire()
+    script.take()
+    conn.close()
+    assert script.take() == [
+        "rollback c0",
+        "autocommit=True c0",
+        "cursor c0",
+        "execute[DISCARD ALL] c0",
+        "autocommit=False c0",
+        "cursor c0",
+        "execute[SET a] c0",
+        "commit c0",
+    ]
+    pool.close()
+
+
+def test_full_reset_sql_on_an_autocommit_connection() -> None:
+    """A connection already in autocommit mode runs the reset statement as it is, with no commit."""
+    script = Script(AutocommitRaw)
+    pool = Pool(script, reset=ResetMode.FULL, full_reset_sql="DISCARD ALL")
+    conn = pool.acquire()
+    conn.raw.autocommit = True
+    script.take()
+    conn.close()
+    assert script.take() == ["rollback c0", "cursor c0", "execute[DISCARD ALL] c0"]
+    pool.close()
+
+
 def test_full_reset_by_reset_method() -> None:
     """A connection with reset() is fully reset by it."""
     script = Script(ResettingRaw)
@@ -871,13 +914,31 @@ def test_per_thread_reentrant(fake: RecordingDriver) -> None:
     assert log(fake) == ["connect0"]
     inner.close()
     assert log(fake) == []
+    assert checkins == []  # EVENT-1: a nested release gives nothing back
     assert counts(pool) == (0, 1, 0, 1)
     outer.close()
     assert log(fake) == ["rollback0"]
-    assert checkins == [0, 0]  # every release is a checkin, as in the model
+    assert checkins == [0]  # EVENT-1: checkin only on the outermost release
     assert counts(pool) == (1, 0, 0, 1)  # AFF-1: bound to the thread, counted idle
     with pool.acquire() as again:
         assert ident(again) == 0
+    pool.close()
+
+
+def test_shared_checkin_per_holder(fake: RecordingDriver) -> None:
+    """In shared mode each holder's release is a checkin; only the last one resets (EVENT-1)."""
+    pool = Pool(fake, max_size=1, shared=True)
+    checkins: list[int] = []
+    pool.add_listener("checkin", lambda p, raw: checkins.append(raw.id))
+    first = pool.acquire()
+    second = pool.acquire()
+    assert second.raw is first.raw
+    first.close()
+    assert checkins == [0]
+    assert log(fake) == ["connect0"]
+    second.close()
+    assert checkins == [0, 0]
+    assert log(fake) == ["rollback0"]
     pool.close()
 
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import threading
 
 import pytest
-from tests.impl.impl_support import PATIENCE, Worker
 
 from impl import DefaultSync, ManualClock, SystemClock
+from tests.impl.impl_support import PATIENCE, Worker
 
 
 def test_system_clock_is_monotonic() -> None:

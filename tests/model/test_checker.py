@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from typing import Any
@@ -12,6 +13,7 @@ import pytest
 import model
 from model import Bounds, Config, Fairness, IdleOrder, Ping, ResetMode, explore, format_report
 from model import _transitions as T  # the seeded bugs patch the model's helpers
+from model._rules import calls
 from model._state import Effect, EffectKind, State
 
 # A change in any of these counts is a change in the semantics: explain it in the commit.
@@ -247,3 +249,111 @@ def test_trace_is_shortest_and_readable(patch_model: Callable[[str, Any], None])
     assert [s["op"] for s in data["violations"][0]["trace"]] == [
         "acquire(a0)", "acquire(a1)", "release(a0)",
     ]
+
+
+# -- the checker's dispatch and the default configuration ---------------------------
+
+DISPATCH_CONFIGS = [
+    Config(max_size=1, timeout=1, max_usage=1, ping=Ping.ON_CHECKOUT, reopen=True),
+    Config(max_size=1, idle_cap=0, reset=ResetMode.FULL, session_setup=True, max_lifetime=1),
+    Config(max_size=1, per_thread=True, reset=ResetMode.COMMIT, max_idle_time=1),
+    Config(max_size=1, shared=True, reset=ResetMode.NONE),
+    Config(max_size=None, idle_cap=0, reset=ResetMode.ROLLBACK_IF_BEGUN),
+    Config(max_size=1, block=False, idle_order=IdleOrder.LIFO),
+    Config(max_size=1, fairness=Fairness.BARGING, max_waiters=1, timeout=2),
+]
+
+
+def _all_transitions(
+    cfg: Config, actors: int, limit: int = 1_500
+) -> Iterator[tuple[State, model.Op, model.Outcome]]:
+    """Transitions (misuse and faults included) out of reachable states, breadth first, up to symmetry."""
+    first = model.initial(cfg, actors).state
+    seen = {model.canonical_key(first)}
+    queue = deque([first])
+    while queue and limit > 0:
+        state = queue.popleft()
+        limit -= 1
+        for op in model.enabled(cfg, state, misuse=True):
+            for out in model.step(cfg, state, op):
+                yield state, op, out
+                key = model.canonical_key(out.state)
+                if key not in seen:
+                    seen.add(key)
+                    queue.append(out.state)
+
+
+def _variants(op: model.Op, out: model.Outcome) -> Iterator[tuple[model.Op, model.Outcome]]:
+    """The transition as it is, under every other op kind, and stripped of wake-ups or calls."""
+    stripped = [
+        out,
+        replace(out, wakeups=()),
+        replace(out, effects=()),
+        replace(out, wakeups=(), effects=(), result=model.OK),
+    ]
+    for kind in model.OpKind:
+        for o in stripped:
+            yield model.Op(kind, op.actor, op.conn), o
+
+
+@pytest.mark.parametrize("cfg", DISPATCH_CONFIGS, ids=range(len(DISPATCH_CONFIGS)))
+def test_dispatch_declarations_promise_nothing_more(cfg: Config) -> None:
+    """Where a predicate's ``ops`` or ``when`` lets the checker skip it, it holds (or witnesses nothing).
+
+    The transitions are real ones, then the same under every op kind and with
+    wake-ups or calls stripped: the declarations must follow from the
+    predicates' code, not from what the model happens to do.
+    """
+    declared = [
+        p for p in model.PREDICATES
+        if p.kind in (model.Kind.STEP, model.Kind.SOMETIMES)
+        and (p.ops is not None or p.when is not None)
+    ]
+    skipped = 0
+    for n, (before, real_op, real_out) in enumerate(_all_transitions(cfg, 2)):
+        variants = _variants(real_op, real_out) if n % 53 == 0 else iter([(real_op, real_out)])
+        for op, out in variants:
+            for p in declared:
+                outside = (p.ops is not None and op.kind not in p.ops) or (
+                    p.when is not None and not p.when(op, out)
+                )
+                if outside:
+                    skipped += 1
+                    verdict = p.check(cfg, before, op, out)
+                    assert verdict is (p.kind is model.Kind.STEP), (p.name, str(op), out)
+    assert skipped
+
+
+def _never(config: Config, before: State, op: model.Op, out: model.Outcome) -> bool:
+    """Never holds (a stand-in for a broken rule)."""
+    return False
+
+
+def test_step_failures_reported_in_predicate_order() -> None:
+    """Failures on one transition are reported in the predicates' order, whatever their guards."""
+    preds = tuple(
+        model.Predicate(f"p{n}", f"X-{n}", model.Kind.STEP, _never, lambda c: True, when=when)
+        for n, when in enumerate([None, calls, None])
+    )
+    report = explore(Config(max_size=1), Bounds(actors=1, faults=0), predicates=preds,
+                     stop_at_first=False)
+    first = report.violations[:3]
+    assert [v.predicate for v in first] == ["p0", "p1", "p2"]
+    assert len({tuple(s.describe() for s in v.trace) for v in first}) == 1
+    shortest = explore(Config(max_size=1), Bounds(actors=1, faults=0), predicates=preds)
+    assert [v.predicate for v in shortest.violations] == ["p0"]
+
+
+# The default configuration's state count: a change is a change in the semantics.
+DEFAULT_STATES = 171250
+
+
+@pytest.mark.long
+def test_default_config_explored_completely() -> None:
+    """The default configuration is explored completely with no violation, its states as pinned."""
+    report = explore(model.DEFAULT_CONFIG, model.DEFAULT_BOUNDS)
+    assert report.ok, format_report(report)
+    assert report.complete
+    assert report.states == DEFAULT_STATES, f"{report.states} states, pinned {DEFAULT_STATES}"
+    # nobody can wait with three actors and three slots (see model/_defaults.py)
+    assert set(report.unwitnessed) == {"timeout_happens", "waiter_served"}

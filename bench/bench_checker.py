@@ -1,0 +1,202 @@
+"""Benchmark the model checker: distinct states per second on one core.
+
+Usage::
+
+    python bench/bench_checker.py [--runs N] [--only NAME ...] [--json FILE]
+
+Explores ``model.DEFAULT_CONFIG`` under ``model.DEFAULT_BOUNDS`` and a few
+smaller configurations, each ``--runs`` times (default 3) in a fresh Python
+process (so no run inherits a warm cache or a big heap from another), and
+prints for each: distinct states, transitions, seconds and distinct states per
+second (median, with the spread over the runs; also per second of this
+process's CPU time, which other load on the machine does not inflate), plus
+the machine it ran on.
+``--json FILE`` writes the same as JSON.
+
+This is a benchmark, not a test: it asserts nothing about speed. It does fail
+(exit status 1) if a run finds a violation, stops before exploring
+everything, or if two runs of one configuration disagree on the state count.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from model import (  # noqa: E402 - the path above makes the checkout importable
+    DEFAULT_BOUNDS,
+    DEFAULT_CONFIG,
+    Bounds,
+    Config,
+    IdleOrder,
+    Ping,
+    ResetMode,
+    explore,
+)
+
+CASES: dict[str, tuple[str, Config, Bounds]] = {
+    "default": (
+        "DEFAULT_CONFIG: 3 actors, max_size=3, idle_cap=2, all policies on, 1 fault",
+        DEFAULT_CONFIG,
+        DEFAULT_BOUNDS,
+    ),
+    "cap2-idle1": (
+        "3 actors, max_size=2, idle_cap=1, default policies, 1 fault",
+        Config(max_size=2, idle_cap=1),
+        Bounds(actors=3, faults=1),
+    ),
+    "cap2-waiting-policies": (
+        "3 actors, max_size=2, idle_cap=1, waiting with timeout, retirement, ping, reopen, 1 fault",
+        Config(
+            max_size=2,
+            idle_cap=1,
+            timeout=1,
+            idle_order=IdleOrder.LIFO,
+            reset=ResetMode.FULL,
+            session_setup=True,
+            max_usage=1,
+            ping=Ping.ON_CHECKOUT,
+            reopen=True,
+        ),
+        Bounds(actors=3, faults=1),
+    ),
+    "per-thread": (
+        "3 actors, max_size=2, per-thread, 1 fault",
+        Config(max_size=2, per_thread=True),
+        Bounds(actors=3, faults=1),
+    ),
+}
+
+
+def run_one(name: str) -> dict[str, Any]:
+    """Explore one case once, in this process."""
+    _, config, bounds = CASES[name]
+    cpu = time.process_time()
+    report = explore(config, bounds)
+    cpu = time.process_time() - cpu
+    return {
+        "states": report.states,
+        "transitions": report.transitions,
+        "depth": report.depth,
+        "seconds": report.seconds,
+        "rate": report.rate,
+        "cpu_seconds": cpu,
+        "cpu_rate": report.states / cpu if cpu > 0 else 0.0,
+        "complete": report.complete,
+        "ok": report.ok,
+    }
+
+
+def run_fresh(name: str) -> dict[str, Any]:
+    """Explore one case once, in a fresh Python process."""
+    done = subprocess.run(
+        [sys.executable, str(Path(__file__).resolve()), "--child", name],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=ROOT,
+    )
+    result: dict[str, Any] = json.loads(done.stdout)
+    return result
+
+
+def machine() -> dict[str, Any]:
+    """What the numbers were measured on."""
+    return {
+        "platform": platform.platform(),
+        "processor": platform.processor() or platform.machine(),
+        "python": sys.version.split()[0],
+        "implementation": platform.python_implementation(),
+        "cpu_count": os.cpu_count(),
+    }
+
+
+def summarise(name: str, runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """Median and spread over the runs of one case."""
+    title, config, bounds = CASES[name]
+    seconds = [r["seconds"] for r in runs]
+    rates = [r["rate"] for r in runs]
+    cpu_rates = [r["cpu_rate"] for r in runs]
+    return {
+        "name": name,
+        "title": title,
+        "config": repr(config),
+        "bounds": repr(bounds),
+        "states": runs[0]["states"],
+        "transitions": runs[0]["transitions"],
+        "depth": runs[0]["depth"],
+        "complete": all(r["complete"] for r in runs),
+        "ok": all(r["ok"] for r in runs),
+        "consistent": len({(r["states"], r["transitions"]) for r in runs}) == 1,
+        "seconds": seconds,
+        "rates": rates,
+        "median_seconds": statistics.median(seconds),
+        "median_rate": statistics.median(rates),
+        "min_rate": min(rates),
+        "max_rate": max(rates),
+        "cpu_seconds": [r["cpu_seconds"] for r in runs],
+        "median_cpu_rate": statistics.median(cpu_rates),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the benchmark; 0 if every run was complete, clean and consistent."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=3, help="fresh-process runs per case")
+    parser.add_argument("--only", action="append", choices=sorted(CASES), help="cases to run")
+    parser.add_argument("--json", type=Path, help="also write the results to this file")
+    parser.add_argument("--child", choices=sorted(CASES), help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.child:
+        print(json.dumps(run_one(args.child)))
+        return 0
+    if args.runs < 1:
+        parser.error(f"--runs must be >= 1, got {args.runs}")
+
+    info = machine()
+    print(
+        f"machine: {info['platform']}, {info['processor']}, "
+        f"{info['implementation']} {info['python']}, {info['cpu_count']} cpus (one used)"
+    )
+    print(f"{args.runs} fresh-process run(s) per case\n")
+    header = (
+        f"{'case':<24}{'states':>10}{'transitions':>13}{'seconds':>10}{'states/s':>11}"
+        f"{'(cpu)':>9}  spread"
+    )
+    print(header)
+    print("-" * (len(header) + 18))
+    results = []
+    for name in args.only or list(CASES):
+        summary = summarise(name, [run_fresh(name) for _ in range(args.runs)])
+        results.append(summary)
+        flags = "" if summary["complete"] and summary["ok"] and summary["consistent"] else "  !"
+        print(
+            f"{name:<24}{summary['states']:>10,}{summary['transitions']:>13,}"
+            f"{summary['median_seconds']:>10.2f}{summary['median_rate']:>11,.0f}"
+            f"{summary['median_cpu_rate']:>9,.0f}"
+            f"  {summary['min_rate']:,.0f}..{summary['max_rate']:,.0f}{flags}"
+        )
+    if args.json:
+        args.json.write_text(
+            json.dumps({"machine": info, "runs": args.runs, "results": results}, indent=2) + "\n"
+        )
+    good = all(r["complete"] and r["ok"] and r["consistent"] for r in results)
+    if not good:
+        print("\n! a run was incomplete, found a violation, or runs disagreed on the counts")
+    return 0 if good else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
