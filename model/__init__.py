@@ -11,6 +11,7 @@ operation is a function from a state to its allowed outcomes. Layout:
   outcomes of an operation) and ``enabled`` (what may happen next).
 * ``_rules``: every rule of spec/SPEC.md as named predicates citing its id.
 * ``_symmetry`` and ``_checker``: the breadth-first model checker.
+* ``_defaults``: the configuration and bounds it explores by default.
 """
 
 from ._checker import Bounds as Bounds
@@ -25,6 +26,8 @@ from ._config import Fairness as Fairness
 from ._config import IdleOrder as IdleOrder
 from ._config import Ping as Ping
 from ._config import ResetMode as ResetMode
+from ._defaults import DEFAULT_BOUNDS as DEFAULT_BOUNDS
+from ._defaults import DEFAULT_CONFIG as DEFAULT_CONFIG
 from ._rules import PREDICATES as PREDICATES
 from ._rules import Kind as Kind
 from ._rules import Predicate as Predicate
@@ -56,6 +59,8 @@ from ._transitions import initial as initial
 from ._transitions import step as step
 
 __all__ = [
+    "DEFAULT_BOUNDS",
+    "DEFAULT_CONFIG",
     "OK",
     "PREDICATES",
     "WAIT",

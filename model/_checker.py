@@ -15,20 +15,52 @@ symmetry reduction, and:
 
 Traces are replayed on unreduced states, so the actors and connections in a
 printed trace keep their names from the first step to the last.
+
+What keeps it fast, and why each is sound:
+
+1. Dispatch. A ``STEP`` or ``SOMETIMES`` predicate may declare the op kinds it
+   looks at (``ops``) and a cheap guard (``when``: something handed out, a
+   waiter woken, a driver call made); both restate the predicate's own first
+   test, so skipping the call where they rule it out skips only a vacuous
+   ``True``. The predicates that apply are grouped per op kind once, and a
+   transition on which several fail reports them in registry order, as if
+   each had been called in turn. ``tests/model`` checks every declaration
+   against the predicate's code on real and doctored transitions.
+2. Twins (``twins_once``, on by default). Two actors that a renaming of
+   actors and connections swaps without changing the state (both idle, or
+   both holding equal connections; ``_symmetry.twins``) are twins: an
+   operation of one and the same operation of the other are renamings of
+   each other, so they reach states with the same canonical key and every
+   predicate, which reads names only as identities, gives them the same
+   verdict. Only the first of them in ``enabled`` order is explored, so the
+   states are found in the same order and the states, depths, witnesses and
+   violations are those of the full exploration; only ``Report.transitions``
+   counts fewer. This is the state symmetry reduction, applied within one
+   state; it is off in shared mode, where a checkout picks by connection id.
+3. Caching. A transition that returns its very state object (a refusal, a
+   no-op) leads back to its node; a successor state met before, unreduced,
+   is looked up by value before it is canonicalised (nine in ten are).
+4. The cyclic garbage collector is paused while exploring (``explore``).
+
+No partial-order reduction is made: every state reachable under the bounds
+is visited, every ``ALWAYS`` predicate runs on it and every ``STEP``
+predicate on each transition out of it, up to the symmetries above.
 """
 
 from __future__ import annotations
 
+import gc
 import time
 from collections import deque
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 from ._config import Config
-from ._rules import Kind, Predicate, by_kind
+from ._rules import Guard, Kind, Predicate, by_kind
 from ._state import FAULT_OPS, Op, OpKind, Outcome, State
-from ._symmetry import canonical_key
+from ._symmetry import canonical_key, twins
 from ._transitions import enabled, initial, step
 
 
@@ -131,6 +163,7 @@ class Report:
 @dataclass(slots=True)
 class _Node:
     state: State
+    key: Hashable
     parent: int
     op: Op | None
     depth: int
@@ -154,8 +187,13 @@ def explore(
     progress_every: float = 1.0,
     stop_at_first: bool = True,
     predicates: tuple[Predicate, ...] | None = None,
+    twins_once: bool = True,
 ) -> Report:
     """Explore the model's reachable states under ``config`` and ``bounds``.
+
+    Every ``ALWAYS`` predicate is checked in every state explored and every
+    ``STEP`` predicate on every transition out of it, except where the
+    predicate's own ``ops`` / ``when`` declaration says it is vacuous.
 
     Args:
         config: the pool's policies.
@@ -164,11 +202,54 @@ def explore(
         progress_every: seconds between progress calls.
         stop_at_first: stop at the first violation (its trace is a shortest one).
         predicates: the predicates to check (default: all that apply).
+        twins_once: explore the operations of twin actors (``_symmetry.twins``)
+            once: their transitions are renamings of each other, so they
+            reach the same states and every predicate gives them the same
+            verdict. The states, depths, witnesses and violations found are
+            the same either way; only ``Report.transitions`` counts fewer.
 
     Returns:
         The report: counts, violations with traces, ``SOMETIMES`` coverage.
     """
-    bounds = bounds or Bounds()
+    with _collector_paused():
+        return _explore(
+            config,
+            bounds or Bounds(),
+            progress,
+            progress_every,
+            stop_at_first,
+            predicates,
+            twins_once,
+        )
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector, restoring it after.
+
+    Exploring allocates millions of small immutable objects and keeps most of
+    them; each automatic collection then walks the whole growing graph, which
+    costs over a tenth of the run. Nothing here makes reference cycles, so
+    reference counting frees all the garbage anyway.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def _explore(
+    config: Config,
+    bounds: Bounds,
+    progress: Progress | None,
+    progress_every: float,
+    stop_at_first: bool,
+    predicates: tuple[Predicate, ...] | None,
+    twins_once: bool,
+) -> Report:
     report = Report(config, bounds)
     chosen = (
         predicates
@@ -180,6 +261,9 @@ def explore(
     sometimes = [p for p in chosen if p.kind is Kind.SOMETIMES and p.applies(config)]
     eventually = [p for p in chosen if p.kind is Kind.EVENTUALLY and p.applies(config)]
     initial_checks = [p for p in chosen if p.kind is Kind.INITIAL and p.applies(config)]
+    rank = {p: n for n, p in enumerate(steps)}
+    plan = _plan(steps, sometimes)  # rebuilt without each SOMETIMES once witnessed
+    transitions = 0
 
     start = time.perf_counter()
     last_progress = start
@@ -190,12 +274,21 @@ def explore(
                 Violation(p.rule, p.name, p.kind.value, _doc(p), (), first.state)
             )
 
-    nodes: list[_Node] = [_Node(first.state, -1, None, 0, bounds.faults, bounds.ticks)]
-    index: dict[Hashable, int] = {_key(first.state, bounds.faults, bounds.ticks): 0}
+    first_key = _key(first.state, bounds.faults, bounds.ticks)
+    nodes: list[_Node] = [_Node(first.state, first_key, -1, None, 0, bounds.faults, bounds.ticks)]
+    index: dict[Hashable, int] = {first_key: 0}
+    # The states met so far, unreduced, with their node: nine successors in
+    # ten are met again exactly, and hashing a state is far cheaper than
+    # canonicalising it. Equal states have equal keys, so this only caches.
+    seen: dict[tuple[State, int | None, int | None], int] = {
+        (first.state, bounds.faults, bounds.ticks): 0
+    }
     edges: list[list[int]] = [[]]
     witnessed: dict[str, int] = {}
     queue: deque[int] = deque([0])
     report.states = 1
+    timed = bounds.max_seconds is not None or progress is not None
+    close_kind = OpKind.CLOSE
 
     def fail(p: Predicate, at: int, extra: tuple[Op, Outcome] | None) -> None:
         if report.violations and stop_at_first:
@@ -210,55 +303,89 @@ def explore(
         i = queue.popleft()
         node = nodes[i]
         state = node.state
-        report.depth = max(report.depth, node.depth)
+        depth = node.depth + 1
+        report.depth = node.depth  # breadth first: depths never decrease
         for p in always:
             if not p.check(config, state):
                 fail(p, i, None)
         if report.violations and stop_at_first:
             break
+        succs = edges[i]
+        twin_actors, twin_conns = twins(config, state) if twins_once else ({}, {})
+        done: set[tuple[OpKind, int | None, int | None]] = set()
+        node_faults, node_ticks = node.faults, node.ticks
         for op in enabled(
-            config, state, faults=node.faults != 0, misuse=bounds.misuse, max_depth=bounds.max_depth
+            config, state, faults=node_faults != 0, misuse=bounds.misuse, max_depth=bounds.max_depth
         ):
-            if op.kind is OpKind.TICK and node.ticks == 0:
-                continue
-            faults = node.faults
-            if op.kind in FAULT_OPS and faults is not None:
-                faults -= 1
-            ticks = node.ticks
-            if op.kind is OpKind.TICK and ticks is not None:
+            kind = op.kind
+            is_fault, is_tick, checks, witnesses = plan[kind]
+            faults, ticks = node_faults, node_ticks
+            if is_tick and ticks is not None:
+                if ticks == 0:
+                    continue
                 ticks -= 1
+            if is_fault and faults is not None:
+                faults -= 1
+            if twin_actors:
+                # one op per class of twins: the others are its renamings
+                rep = (kind, twin_actors.get(op.actor, op.actor), twin_conns.get(op.conn, op.conn))
+                if rep in done:
+                    continue
+                done.add(rep)
             for out in step(config, state, op):
-                report.transitions += 1
-                for p in steps:
-                    if not p.check(config, state, op, out):
+                transitions += 1
+                failed: list[Predicate] | None = None
+                for when, group in checks:
+                    if when is None or when(op, out):
+                        for p in group:
+                            if not p.check(config, state, op, out):
+                                failed = [*(failed or ()), p]
+                if failed:
+                    for p in sorted(failed, key=rank.__getitem__):  # in registry order
                         fail(p, i, (op, out))
-                for p in sometimes:
-                    if p.name not in witnessed and p.check(config, state, op, out):
-                        witnessed[p.name] = i
-                key = _key(out.state, faults, ticks)
-                j = index.get(key)
-                if j is None:
-                    j = len(nodes)
-                    index[key] = j
-                    nodes.append(_Node(out.state, i, op, node.depth + 1, faults, ticks))
-                    edges.append([])
-                    queue.append(j)
-                if op.kind is not OpKind.CLOSE:
+                for when, group in witnesses:
+                    if when is None or when(op, out):
+                        for p in group:
+                            if p.name not in witnessed and p.check(config, state, op, out):
+                                witnessed[p.name] = i
+                                unseen = [q for q in sometimes if q.name not in witnessed]
+                                plan = _plan(steps, unseen)
+                new_state = out.state
+                if new_state is state and faults == node_faults and ticks == node_ticks:
+                    j = i  # a refusal or no-op returns the very same state
+                else:
+                    exact = (new_state, faults, ticks)
+                    found = seen.get(exact)
+                    if found is None:
+                        key = _key(new_state, faults, ticks)
+                        found = index.get(key)
+                        if found is None:
+                            found = len(nodes)
+                            index[key] = found
+                            nodes.append(_Node(new_state, key, i, op, depth, faults, ticks))
+                            edges.append([])
+                            queue.append(found)
+                        seen[exact] = found
+                    j = found
+                if kind is not close_kind:
                     # closing refuses every waiter: no escape that counts for WAIT-7
-                    edges[i].append(j)
+                    succs.append(j)
         report.states = len(nodes)
-        now = time.perf_counter()
+        report.transitions = transitions
         if bounds.max_states is not None and len(nodes) >= bounds.max_states:
             report.complete, report.stopped_by = False, f"state budget {bounds.max_states}"
             break
-        if bounds.max_seconds is not None and now - start >= bounds.max_seconds:
-            report.complete, report.stopped_by = False, f"time budget {bounds.max_seconds}s"
-            break
-        if progress is not None and now - last_progress >= progress_every:
-            report.seconds = now - start
-            progress(report)
-            last_progress = now
+        if timed:
+            now = time.perf_counter()
+            if bounds.max_seconds is not None and now - start >= bounds.max_seconds:
+                report.complete, report.stopped_by = False, f"time budget {bounds.max_seconds}s"
+                break
+            if progress is not None and now - last_progress >= progress_every:
+                report.seconds = now - start
+                progress(report)
+                last_progress = now
     else:
+        report.transitions = transitions
         if eventually and not report.violations:
             stuck = _stuck(nodes, edges)
             if stuck is not None:
@@ -271,6 +398,28 @@ def explore(
     report.witnessed = {name: nodes[i].depth for name, i in witnessed.items()}
     report.unwitnessed = [p.name for p in sometimes if p.name not in witnessed]
     return report
+
+
+Checks = tuple[tuple[Guard | None, tuple[Predicate, ...]], ...]
+
+
+def _checks(kind: OpKind, preds: list[Predicate]) -> Checks:
+    """The predicates that look at ``kind``, grouped by guard (in registry order within one)."""
+    groups: dict[Guard | None, list[Predicate]] = {}
+    for p in preds:
+        if p.ops is None or kind in p.ops:
+            groups.setdefault(p.when, []).append(p)
+    return tuple((when, tuple(group)) for when, group in groups.items())
+
+
+def _plan(
+    steps: list[Predicate], sometimes: list[Predicate]
+) -> dict[OpKind, tuple[bool, bool, Checks, Checks]]:
+    """Per op kind: (spends a fault, spends a tick, STEP checks, SOMETIMES checks)."""
+    return {
+        k: (k in FAULT_OPS, k is OpKind.TICK, _checks(k, steps), _checks(k, sometimes))
+        for k in OpKind
+    }
 
 
 def _key(state: State, faults: int | None, ticks: int | None) -> Hashable:
@@ -312,7 +461,7 @@ def _trace(
     faults, ticks = bounds.faults, bounds.ticks
     trace: list[Step] = []
     for j in path:
-        target = _key(nodes[j].state, nodes[j].faults, nodes[j].ticks)
+        target = nodes[j].key
         found = _replay_one(config, bounds, state, faults, ticks, target)
         if found is None:  # pragma: no cover - the graph came from these very functions
             raise AssertionError("trace replay lost its way")

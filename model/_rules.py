@@ -14,11 +14,17 @@ Kinds:
 
 The same ALWAYS predicates run on states projected from a real pool by the
 lockstep harness, so they read only what such a projection carries.
+
+A ``STEP`` or ``SOMETIMES`` predicate that looks at a few op kinds only, or
+only at transitions that hand out a connection, wake a waiter or call the
+driver, says so in its registration (``ops=``, ``when=``) as well as in its
+first test; the model checker uses that to skip calls that can only be
+vacuous (see ``Predicate``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from enum import Enum
 from typing import Any
@@ -26,6 +32,9 @@ from typing import Any
 from ._config import Config, Fairness, IdleOrder, Ping, ResetMode
 from ._state import Effect, EffectKind, Op, OpKind, Outcome, Refusal, State, Status, stats
 from ._transitions import retire_due, step
+
+Guard = Callable[[Op, Outcome], bool]
+"""A cheap test on a transition ``(op, outcome)``."""
 
 
 class Kind(Enum):
@@ -48,6 +57,13 @@ class Predicate:
         kind: how it is evaluated.
         check: the predicate; its signature depends on ``kind``.
         applies: whether it means anything under a configuration.
+        ops: for ``STEP`` and ``SOMETIMES``, the op kinds it looks at (None:
+            every kind). On a transition of any other kind a ``STEP``
+            predicate holds and a ``SOMETIMES`` one is not witnessed, so a
+            checker may skip the call; the predicate still says so itself.
+        when: for ``STEP`` and ``SOMETIMES``, a cheap guard on the transition
+            with the same promise: where it is False the check is vacuous
+            (``hands_out``, ``wakes``, ``calls``). None: no guard.
     """
 
     name: str
@@ -55,6 +71,8 @@ class Predicate:
     kind: Kind
     check: Callable[..., Any]
     applies: Callable[[Config], bool]
+    ops: frozenset[OpKind] | None = None
+    when: Guard | None = None
 
 
 PREDICATES: list[Predicate] = []
@@ -66,15 +84,46 @@ def _always_applies(config: Config) -> bool:
 
 
 def predicate(
-    rule: str, kind: Kind, applies: Callable[[Config], bool] = _always_applies
+    rule: str,
+    kind: Kind,
+    applies: Callable[[Config], bool] = _always_applies,
+    *,
+    ops: Iterable[OpKind] | None = None,
+    when: Guard | None = None,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Register the decorated function as a predicate of ``rule``."""
+    """Register the decorated function as a predicate of ``rule``.
+
+    ``ops`` and ``when`` restate, for the checker's dispatch, the first test
+    the predicate makes (see ``Predicate``); ``tests/model`` checks on every
+    transition of several explorations that they promise nothing more.
+    """
 
     def register(fn: Callable[..., Any]) -> Callable[..., Any]:
-        PREDICATES.append(Predicate(fn.__name__, rule, kind, fn, applies))
+        kinds = None if ops is None else frozenset(ops)
+        PREDICATES.append(Predicate(fn.__name__, rule, kind, fn, applies, kinds, when))
         return fn
 
     return register
+
+
+# -- guards: cheap tests on a transition that many predicates start with -----
+
+
+def hands_out(op: Op, out: Outcome) -> bool:
+    """Whether the transition hands a connection to anyone (``handed`` is not empty)."""
+    return bool(out.wakeups) or (op.kind is OpKind.ACQUIRE and out.result.status is Status.GOT)
+
+
+def wakes(op: Op, out: Outcome) -> bool:
+    """Whether the transition resolved a waiter."""
+    del op
+    return bool(out.wakeups)
+
+
+def calls(op: Op, out: Outcome) -> bool:
+    """Whether the transition made a driver call."""
+    del op
+    return bool(out.effects)
 
 
 # -- helpers over outcomes ---------------------------------------------------
@@ -105,6 +154,12 @@ def _fresh_checkouts(before: State, op: Op, out: Outcome) -> list[int]:
             continue
         found.append(cid)
     return found
+
+
+_RETURNS = frozenset({OpKind.RELEASE, OpKind.DROP})
+"""Ops that give a connection back."""
+_STATEMENTS = frozenset({OpKind.WORK, OpKind.SET_SESSION})
+"""Ops that run a statement on the held connection."""
 
 
 def _idle_set(state: State) -> set[int]:
@@ -139,6 +194,7 @@ def cap_idle(config: Config, state: State) -> bool:
     "CAP-2",
     Kind.SOMETIMES,
     lambda c: c.kept_idle is not None and (c.max_size is None or c.kept_idle < c.max_size),
+    ops={OpKind.RELEASE},
 )
 def overflow_closed(config: Config, before: State, op: Op, out: Outcome) -> bool:
     """A connection given back beyond the idle cap is closed."""
@@ -161,7 +217,7 @@ def prefilled(config: Config, out: Outcome) -> bool:
     return len(out.state.idle) == config.min_idle == len(out.state.conns)
 
 
-@predicate("CAP-4", Kind.STEP, lambda c: c.max_size is None)
+@predicate("CAP-4", Kind.STEP, lambda c: c.max_size is None, ops={OpKind.ACQUIRE})
 def unlimited_never_waits(config: Config, before: State, op: Op, out: Outcome) -> bool:
     """With no hard cap a checkout never waits and is never refused as exhausted."""
     del config, before
@@ -179,9 +235,18 @@ def accounting(config: Config, before: State, op: Op, out: Outcome) -> bool:
     """The connections accounted for change only by connects, closes and detaches."""
     del config
     old = {c.id for c in before.conns}
-    new = {c.id for c in out.state.conns}
-    connected = _ids(out.effects, EffectKind.CONNECT)
-    closed = _ids(out.effects, EffectKind.CLOSE)
+    new = old if out.state.conns is before.conns else {c.id for c in out.state.conns}
+    connected: set[int] = set()
+    closed: set[int] = set()
+    for e in out.effects:
+        if e.conn is None:
+            continue
+        if e.kind is EffectKind.CONNECT:
+            connected.add(e.conn)
+        elif e.kind is EffectKind.CLOSE:
+            closed.add(e.conn)
+    if not connected and not closed and op.kind is not OpKind.DETACH:
+        return new == old  # the common case, spelled out: nothing may come or go
     detached = set()
     if op.kind is OpKind.DETACH and op.actor is not None:
         hold = out.state.holds[op.actor]
@@ -200,7 +265,7 @@ def raise_at_once(config: Config, before: State, op: Op, out: Outcome) -> bool:
     return out.result.status is not Status.WAIT
 
 
-@predicate("WAIT-2", Kind.STEP, lambda c: c.block)
+@predicate("WAIT-2", Kind.STEP, lambda c: c.block, when=wakes)
 def timeout_only_when_due(config: Config, before: State, op: Op, out: Outcome) -> bool:
     """A waiter is refused with a timeout only when its timeout runs out on a tick."""
     del config
@@ -216,7 +281,7 @@ def _can_wait(c: Config) -> bool:
     return c.block and c.max_size is not None and not c.shared and c.max_waiters != 0
 
 
-@predicate("WAIT-2", Kind.SOMETIMES, lambda c: _can_wait(c) and c.timeout is not None)
+@predicate("WAIT-2", Kind.SOMETIMES, lambda c: _can_wait(c) and c.timeout is not None, when=wakes)
 def timeout_happens(config: Config, before: State, op: Op, out: Outcome) -> bool:
     """Some waiter times out."""
     del config, before, op
@@ -231,14 +296,14 @@ def no_lost_wakeup(config: Config, state: State) -> bool:
     return not state.closed and not state.idle and not _has_room(config, state)
 
 
-@predicate("WAIT-3", Kind.SOMETIMES, _can_wait)
+@predicate("WAIT-3", Kind.SOMETIMES, _can_wait, when=wakes)
 def waiter_served(config: Config, before: State, op: Op, out: Outcome) -> bool:
     """Some waiter is handed a connection."""
     del config, before, op
     return any(w.result.status is Status.GOT for w in out.wakeups)
 
 
-@predicate("WAIT-4", Kind.STEP, lambda c: c.block)
+@predicate("WAIT-4", Kind.STEP, lambda c: c.block, ops={OpKind.CLOSE})
 def close_refuses_waiters(config: Config, before: State, op: Op, out: Outcome) -> bool:
     """Closing the pool refuses every waiter with ``closed``."""
     del config
@@ -248,7 +313,7 @@ def close_refuses_waiters(config: Config, before: State, op: Op, out: Outcome) -
     return not out.state.waiting and refused_closed == [w.actor for w in before.waiting]
 
 
-@predicate("WAIT-5", Kind.STEP, lambda c: c.block and c.fairness is Fairness.FIFO)
+@predicate("WAIT-5", Kind.STEP, lambda c: c.block and c.fairness is Fairness.FIFO, when=wakes)
 def fifo_handoff(config: Config, before: State, op: Op, out: Outcome) -> bool:
     """Under FIFO fairness waiters are resolved oldest first."""
     del config
@@ -298,7 +363,7 @@ def _unchanged_refusal(before: State, out: Outcome) -> bool:
     )
 
 
-@predicate("EXCL-2", Kind.STEP)
+@predicate("EXCL-2", Kind.STEP, ops={OpKind.RELEASE})
 def double_release_refused(config: Config, before: State, op: Op, out: Outcome) -> bool:
     """Releasing what the actor does not hold is refused and changes nothing."""
     del config
@@ -313,7 +378,7 @@ def double_release_refused(config: Config, before: State, op: Op, out: Outcome) 
 _USES = frozenset({OpKind.WORK, OpKind.SET_SESSION, OpKind.COMMIT, OpKind.ROLLBACK, OpKind.BEGIN})
 
 
-@predicate("EXCL-3", Kind.STEP)
+@predicate("EXCL-3", Kind.STEP, ops=_USES)
 def use_after_release_refused(config: Config, before: State, op: Op, out: Outcome) -> bool:
     """Using a connection after releasing it is refused and changes nothing."""
     del config
@@ -325,7 +390,7 @@ def use_after_release_refused(config: Config, before: State, op: Op, out: Outcom
     return _unchanged_refusal(before, out)
 
 
-@predicate("EXCL-4", Kind.STEP, lambda c: c.shared)
+@predicate("EXCL-4", Kind.STEP, lambda c: c.shared, ops={OpKind.ACQUIRE})
 def share_only_when_full(config: Config, before: State, op: Op, out: Outcome) -> bool:
     """Shared mode shares a connection only when none is idle and no slot is free."""
     if op.kind is not OpKind.ACQUIRE or out.result.status is not Status.GOT:
@@ -339,7 +404,7 @@ def share_only_when_full(config: Config, before: State, op: Op, out: Outcome) ->
 # -- ORDER: idle ordering ----------------------------------------------------------
 
 
-@predicate("ORDER-1", Kind.STEP, lambda c: not c.per_thread and not c.shared)
+@predicate("ORDER-1", Kind.STEP, lambda c: not c.per_thread and not c.shared, ops={OpKind.ACQUIRE})
 def idle_order(config: Config, before: State, op: Op, out: Outcome) -> bool:
     """A checkout takes the idle connection its order names (FIFO: oldest return)."""
     if op.kind is not OpKind.ACQUIRE or not before.idle or out.result.status is not Status.GOT:
@@ -351,7 +416,7 @@ def idle_order(config: Config, before: State, op: Op, out: Outcome) -> bool:
 # -- AFF: thread affinity -----------------------------------------------------------
 
 
-@predicate("AFF-1", Kind.STEP, lambda c: c.per_thread)
+@predicate("AFF-1", Kind.STEP, lambda c: c.per_thread, ops={OpKind.ACQUIRE})
 def own_connection(config: Config, before: State, op: Op, out: Outcome) -> bool:
     """A thread with a connection bound to it gets that one back (or its replacement)."""
     del config
@@ -363,7 +428,7 @@ def own_connection(config: Config, before: State, op: Op, out: Outcome) -> bool:
     return out.result.conn == hold.conn or Effect(EffectKind.CLOSE, hold.conn) in out.effects
 
 
-@predicate("AFF-2", Kind.STEP, lambda c: c.per_thread)
+@predicate("AFF-2", Kind.STEP, lambda c: c.per_thread, ops={OpKind.ACQUIRE, OpKind.RELEASE})
 def reentrant(config: Config, before: State, op: Op, out: Outcome) -> bool:
     """A nested checkout or an inner release makes no driver call; only the outermost resets."""
     del config
@@ -376,7 +441,7 @@ def reentrant(config: Config, before: State, op: Op, out: Outcome) -> bool:
     return not nested or not out.effects
 
 
-@predicate("AFF-3", Kind.STEP, lambda c: c.per_thread)
+@predicate("AFF-3", Kind.STEP, lambda c: c.per_thread, ops={OpKind.END_THREAD})
 def ended_thread_closed(config: Config, before: State, op: Op, out: Outcome) -> bool:
     """The connection of a thread that ended is closed."""
     del config
@@ -399,11 +464,11 @@ def _reset_calls(out: Outcome) -> bool:
     )
 
 
-@predicate("RESET-1", Kind.STEP, lambda c: c.reset is ResetMode.NONE)
+@predicate("RESET-1", Kind.STEP, lambda c: c.reset is ResetMode.NONE, ops=_RETURNS)
 def no_reset(config: Config, before: State, op: Op, out: Outcome) -> bool:
     """Reset mode ``none`` makes no reset call on return."""
     del config, before
-    return op.kind not in (OpKind.RELEASE, OpKind.DROP) or not _reset_calls(out)
+    return op.kind not in _RETURNS or not _reset_calls(out)
 
 
 @predicate("RESET-2", Kind.ALWAYS, lambda c: c.reset is not ResetMode.NONE)
@@ -426,11 +491,11 @@ def no_transaction_idle(config: Config, state: State) -> bool:
     return not any(c.txn for c in state.conns if c.id in idle)
 
 
-@predicate("RESET-4", Kind.STEP, lambda c: c.reset is ResetMode.COMMIT)
+@predicate("RESET-4", Kind.STEP, lambda c: c.reset is ResetMode.COMMIT, ops=_RETURNS)
 def commit_on_return(config: Config, before: State, op: Op, out: Outcome) -> bool:
     """Reset mode ``commit`` commits, never rolls back, on return."""
     del config, before
-    if op.kind not in (OpKind.RELEASE, OpKind.DROP):
+    if op.kind not in _RETURNS:
         return True
     return not any(e.kind in (EffectKind.ROLLBACK, EffectKind.RESET) for e in out.effects)
 
@@ -448,7 +513,12 @@ def _handed_existing(before: State, op: Op, out: Outcome) -> list[int]:
     return [c for c in _fresh_checkouts(before, op, out) if out.state.has_conn(c)]
 
 
-@predicate("RESET-2", Kind.STEP, lambda c: c.reset is not ResetMode.NONE and not c.shared)
+@predicate(
+    "RESET-2",
+    Kind.STEP,
+    lambda c: c.reset is not ResetMode.NONE and not c.shared,
+    when=hands_out,
+)
 def handed_without_begun_transaction(config: Config, before: State, op: Op, out: Outcome) -> bool:
     """No borrower is handed a connection with a transaction another one began."""
     del config
@@ -459,6 +529,7 @@ def handed_without_begun_transaction(config: Config, before: State, op: Op, out:
     "RESET-3",
     Kind.STEP,
     lambda c: c.reset in (ResetMode.ROLLBACK, ResetMode.COMMIT, ResetMode.FULL) and not c.shared,
+    when=hands_out,
 )
 def handed_without_transaction(config: Config, before: State, op: Op, out: Outcome) -> bool:
     """Under rollback, commit and full reset no borrower inherits uncommitted work."""
@@ -466,7 +537,9 @@ def handed_without_transaction(config: Config, before: State, op: Op, out: Outco
     return not any(out.state.conn(c).txn for c in _handed_existing(before, op, out))
 
 
-@predicate("RESET-5", Kind.STEP, lambda c: c.reset is ResetMode.FULL and not c.shared)
+@predicate(
+    "RESET-5", Kind.STEP, lambda c: c.reset is ResetMode.FULL and not c.shared, when=hands_out
+)
 def handed_without_session_state(config: Config, before: State, op: Op, out: Outcome) -> bool:
     """Under full reset no borrower inherits another's session state."""
     del config
@@ -476,7 +549,7 @@ def handed_without_session_state(config: Config, before: State, op: Op, out: Out
 # -- SETUP: session statements ----------------------------------------------------
 
 
-@predicate("SETUP-1", Kind.STEP, lambda c: c.session_setup)
+@predicate("SETUP-1", Kind.STEP, lambda c: c.session_setup, when=calls)
 def setup_every_connect(config: Config, before: State, op: Op, out: Outcome) -> bool:
     """Every new, reopened or fully reset connection runs the session statements next."""
     del config, before, op
@@ -495,10 +568,13 @@ def setup_every_connect(config: Config, before: State, op: Op, out: Outcome) -> 
 # -- RETIRE: retirement ---------------------------------------------------------
 
 
-def _never_hands_out(test: Callable[[Config, State, int], bool]) -> Callable[..., bool]:
+def _never_hands_out(
+    test: Callable[[Config, State, int], bool], statement: str
+) -> Callable[..., bool]:
     def check(config: Config, before: State, op: Op, out: Outcome) -> bool:
         return not any(test(config, before, cid) for cid in _fresh_checkouts(before, op, out))
 
+    check.__doc__ = statement
     return check
 
 
@@ -522,37 +598,49 @@ def _stale(config: Config, s: State, cid: int) -> bool:
 def _register(
     name: str, rule: str, kind: Kind, check: Callable[..., Any], applies: Callable[[Config], bool]
 ) -> None:
-    PREDICATES.append(Predicate(name, rule, kind, check, applies))
+    # nothing handed out, nothing checked out anew: vacuous (see ``_fresh_checkouts``)
+    PREDICATES.append(Predicate(name, rule, kind, check, applies, when=hands_out))
 
 
 _register(
     "max_usage_retired",
     "RETIRE-1",
     Kind.STEP,
-    _never_hands_out(_used_up),
+    _never_hands_out(
+        _used_up, "A connection checked out max_usage times is never handed out again."
+    ),
     lambda c: c.max_usage is not None,
 )
 _register(
     "max_lifetime_retired",
     "RETIRE-2",
     Kind.STEP,
-    _never_hands_out(_too_old),
+    _never_hands_out(_too_old, "A connection older than max_lifetime is never handed out again."),
     lambda c: c.max_lifetime is not None,
 )
 _register(
     "max_idle_retired",
     "RETIRE-3",
     Kind.STEP,
-    _never_hands_out(_idle_too_long),
+    _never_hands_out(
+        _idle_too_long, "A connection idle for max_idle_time is never handed out again."
+    ),
     lambda c: c.max_idle_time is not None,
 )
-_register("stale_retired", "INV-2", Kind.STEP, _never_hands_out(_stale), _always_applies)
+_register(
+    "stale_retired",
+    "INV-2",
+    Kind.STEP,
+    _never_hands_out(_stale, "A soft-invalidated connection is never handed out again."),
+    _always_applies,
+)
 
 
 @predicate(
     "RETIRE-4",
     Kind.SOMETIMES,
     lambda c: c.max_usage is not None or c.max_lifetime is not None or c.max_idle_time is not None,
+    ops={OpKind.ACQUIRE},
 )
 def retirement_happens(config: Config, before: State, op: Op, out: Outcome) -> bool:
     """Some checkout retires a connection and hands out its replacement."""
@@ -569,14 +657,14 @@ def retirement_happens(config: Config, before: State, op: Op, out: Outcome) -> b
 # -- LIVE: liveness checks and reopen -------------------------------------------
 
 
-@predicate("LIVE-1", Kind.STEP, lambda c: c.ping is Ping.ON_CHECKOUT)
+@predicate("LIVE-1", Kind.STEP, lambda c: c.ping is Ping.ON_CHECKOUT, when=hands_out)
 def no_dead_handed_out(config: Config, before: State, op: Op, out: Outcome) -> bool:
     """With ping on checkout no dead connection is handed out."""
     del config
     return all(out.state.conn(cid).alive for cid in _fresh_checkouts(before, op, out))
 
 
-@predicate("LIVE-1", Kind.SOMETIMES, lambda c: c.ping is Ping.ON_CHECKOUT)
+@predicate("LIVE-1", Kind.SOMETIMES, lambda c: c.ping is Ping.ON_CHECKOUT, when=calls)
 def dead_replaced(config: Config, before: State, op: Op, out: Outcome) -> bool:
     """Some checkout finds a dead connection by ping and replaces it."""
     del config, op
@@ -588,7 +676,7 @@ def dead_replaced(config: Config, before: State, op: Op, out: Outcome) -> bool:
 
 def _dead_statement(before: State, op: Op) -> tuple[bool, bool]:
     """(the op runs a statement on a dead pooled connection, inside a transaction)."""
-    if op.kind not in (OpKind.WORK, OpKind.SET_SESSION) or op.actor is None:
+    if op.kind not in _STATEMENTS or op.actor is None:
         return False, False
     hold = before.holds[op.actor]
     if hold is None or hold.detached or hold.depth == 0:
@@ -597,7 +685,7 @@ def _dead_statement(before: State, op: Op) -> tuple[bool, bool]:
     return not conn.alive, conn.txn or conn.begun
 
 
-@predicate("LIVE-2", Kind.STEP, lambda c: c.reopen)
+@predicate("LIVE-2", Kind.STEP, lambda c: c.reopen, ops=_STATEMENTS)
 def reopen_outside_transaction(config: Config, before: State, op: Op, out: Outcome) -> bool:
     """Outside a transaction a lost connection is reopened and no error reaches the caller."""
     del config
@@ -609,7 +697,7 @@ def reopen_outside_transaction(config: Config, before: State, op: Op, out: Outco
     return out.result.status is Status.OK
 
 
-@predicate("LIVE-2", Kind.SOMETIMES, lambda c: c.reopen)
+@predicate("LIVE-2", Kind.SOMETIMES, lambda c: c.reopen, ops=_STATEMENTS)
 def reopen_happens(config: Config, before: State, op: Op, out: Outcome) -> bool:
     """Some statement on a lost connection is transparently reopened."""
     del config
@@ -617,7 +705,7 @@ def reopen_happens(config: Config, before: State, op: Op, out: Outcome) -> bool:
     return dead and not inside and out.result.status is Status.OK
 
 
-@predicate("LIVE-3", Kind.STEP, lambda c: c.reopen)
+@predicate("LIVE-3", Kind.STEP, lambda c: c.reopen, ops=_STATEMENTS)
 def error_inside_transaction(config: Config, before: State, op: Op, out: Outcome) -> bool:
     """Inside a transaction a lost connection's error surfaces and nothing is retried."""
     del config
@@ -631,11 +719,11 @@ def error_inside_transaction(config: Config, before: State, op: Op, out: Outcome
     )
 
 
-@predicate("LIVE-3", Kind.STEP, lambda c: c.reopen)
+@predicate("LIVE-3", Kind.STEP, lambda c: c.reopen, ops=_RETURNS)
 def broken_replaced_on_return(config: Config, before: State, op: Op, out: Outcome) -> bool:
     """A connection that failed inside a transaction is closed when given back."""
     del config
-    if op.kind not in (OpKind.RELEASE, OpKind.DROP) or op.actor is None:
+    if op.kind not in _RETURNS or op.actor is None:
         return True
     hold = before.holds[op.actor]
     if hold is None or hold.detached or hold.depth != 1 or not before.has_conn(hold.conn):
@@ -648,7 +736,7 @@ def broken_replaced_on_return(config: Config, before: State, op: Op, out: Outcom
 # -- INV, DET, DROP ---------------------------------------------------------------
 
 
-@predicate("INV-1", Kind.STEP)
+@predicate("INV-1", Kind.STEP, ops={OpKind.INVALIDATE})
 def invalidate_closes(config: Config, before: State, op: Op, out: Outcome) -> bool:
     """A hard invalidate closes the connection now and frees its slot."""
     del config
@@ -664,7 +752,7 @@ def invalidate_closes(config: Config, before: State, op: Op, out: Outcome) -> bo
     )
 
 
-@predicate("DET-1", Kind.STEP)
+@predicate("DET-1", Kind.STEP, ops={OpKind.DETACH})
 def detach_frees_slot(config: Config, before: State, op: Op, out: Outcome) -> bool:
     """A detached connection leaves the accounting without being closed; its holder keeps it."""
     del config
@@ -683,7 +771,7 @@ def detach_frees_slot(config: Config, before: State, op: Op, out: Outcome) -> bo
     )
 
 
-@predicate("DROP-1", Kind.STEP)
+@predicate("DROP-1", Kind.STEP, ops={OpKind.DROP})
 def drop_returns(config: Config, before: State, op: Op, out: Outcome) -> bool:
     """A dropped handle is returned exactly as a release of it would be."""
     if op.kind is not OpKind.DROP or op.actor is None:
@@ -703,14 +791,19 @@ def drop_returns(config: Config, before: State, op: Op, out: Outcome) -> bool:
 def connect_error_reaches_caller(config: Config, before: State, op: Op, out: Outcome) -> bool:
     """Every failed connect's error reaches the caller that needed it."""
     del config, before
-    failed = sum(1 for e in out.effects if e.kind is EffectKind.CONNECT_FAILED)
+    failed = 0
+    for e in out.effects:
+        if e.kind is EffectKind.CONNECT_FAILED:
+            failed += 1
+    if not failed and op.kind is not OpKind.DISPOSE:
+        return True  # nothing failed, nothing to report
     told = sum(1 for w in out.wakeups if w.result.refusal is Refusal.CONNECT_FAILED)
     if out.result.refusal in (Refusal.CONNECT_FAILED, Refusal.CONNECTION_LOST):
         told += 1
     return told >= failed if op.kind is not OpKind.DISPOSE else told == failed
 
 
-@predicate("CONN-1", Kind.SOMETIMES)
+@predicate("CONN-1", Kind.SOMETIMES, when=calls)
 def connect_fails(config: Config, before: State, op: Op, out: Outcome) -> bool:
     """Some connect fails and its error reaches a caller."""
     del config, before, op
@@ -727,7 +820,7 @@ def closed_is_empty(config: Config, state: State) -> bool:
     return not state.closed or (not _idle_set(state) and not state.waiting)
 
 
-@predicate("CLOSE-1", Kind.STEP)
+@predicate("CLOSE-1", Kind.STEP, ops={OpKind.ACQUIRE})
 def closed_refuses(config: Config, before: State, op: Op, out: Outcome) -> bool:
     """A closed pool refuses every checkout with ``closed``."""
     del config
@@ -736,11 +829,11 @@ def closed_refuses(config: Config, before: State, op: Op, out: Outcome) -> bool:
     return out.result.refusal is Refusal.CLOSED and out.state == before
 
 
-@predicate("CLOSE-2", Kind.STEP)
+@predicate("CLOSE-2", Kind.STEP, ops=_RETURNS)
 def closed_on_return(config: Config, before: State, op: Op, out: Outcome) -> bool:
     """A connection given back to a closed pool is closed."""
     del config
-    if op.kind not in (OpKind.RELEASE, OpKind.DROP) or op.actor is None or not before.closed:
+    if op.kind not in _RETURNS or op.actor is None or not before.closed:
         return True
     hold = before.holds[op.actor]
     if hold is None or (hold.depth != 1 and not hold.detached):
@@ -750,7 +843,7 @@ def closed_on_return(config: Config, before: State, op: Op, out: Outcome) -> boo
     return Effect(EffectKind.CLOSE, hold.conn) in out.effects
 
 
-@predicate("CLOSE-3", Kind.STEP)
+@predicate("CLOSE-3", Kind.STEP, ops={OpKind.DISPOSE})
 def dispose_keeps_open(config: Config, before: State, op: Op, out: Outcome) -> bool:
     """Dispose closes every idle connection and leaves the pool usable."""
     del config
@@ -812,7 +905,7 @@ def events(before: State, op: Op, out: Outcome) -> tuple[tuple[str, int | None],
     return tuple(found)
 
 
-@predicate("EVENT-1", Kind.STEP)
+@predicate("EVENT-1", Kind.STEP, when=hands_out)
 def events_ordered(config: Config, before: State, op: Op, out: Outcome) -> bool:
     """Each connection's events come in lifecycle order: connect before checkout, close last."""
     del config

@@ -7,7 +7,7 @@ may depend on the numbers themselves beyond identity.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from enum import Enum
 
 
@@ -51,11 +51,14 @@ class Hold:
         depth: nested checkouts (per-thread mode); 0 means the thread keeps the
             connection bound to it but has not checked it out.
         detached: the connection left the pool's accounting (``detach()``).
+        lost: a detached connection that was already dead when it left: its
+            statements fail (the pool no longer reopens or replaces it).
     """
 
     conn: int
     depth: int = 1
     detached: bool = False
+    lost: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -336,6 +339,75 @@ class Outcome:
     wakeups: tuple[Wakeup, ...] = ()
 
 
+# -- changed copies ------------------------------------------------------------
+#
+# ``dataclasses.replace`` costs about three times a positional constructor
+# call, and these run on every transition the model checker explores. Each
+# helper spells the positional call out once, here, next to the fields. The
+# connection helpers and ``with_conn`` hand back their argument itself when
+# nothing changes, so the checker can tell an unchanged state by identity.
+
+
+def with_txn(conn: Conn, txn: bool, begun: bool, dirty: bool) -> Conn:
+    """The connection with its transaction and session flags set."""
+    if txn is conn.txn and begun is conn.begun and dirty is conn.dirty:
+        return conn
+    return Conn(
+        conn.id, conn.alive, txn, begun, dirty,
+        conn.uses, conn.age, conn.idle_for, conn.stale, conn.broken,
+    )  # fmt: skip
+
+
+def with_clocks(conn: Conn, uses: int, age: int, idle_for: int) -> Conn:
+    """The connection with its use count, age and idle time set."""
+    if uses == conn.uses and age == conn.age and idle_for == conn.idle_for:
+        return conn
+    return Conn(
+        conn.id, conn.alive, conn.txn, conn.begun, conn.dirty,
+        uses, age, idle_for, conn.stale, conn.broken,
+    )  # fmt: skip
+
+
+def with_health(conn: Conn, alive: bool, stale: bool, broken: bool) -> Conn:
+    """The connection with its liveness, staleness and brokenness set."""
+    if alive is conn.alive and stale is conn.stale and broken is conn.broken:
+        return conn
+    return Conn(
+        conn.id, alive, conn.txn, conn.begun, conn.dirty,
+        conn.uses, conn.age, conn.idle_for, stale, broken,
+    )  # fmt: skip
+
+
 def with_conn(state: State, new: Conn) -> State:
     """The state with the connection of the same id replaced by ``new``."""
-    return replace(state, conns=tuple(new if c.id == new.id else c for c in state.conns))
+    conns = state.conns
+    for i, c in enumerate(conns):
+        if c.id == new.id:
+            if c is new:
+                return state
+            return with_pool(state, (*conns[:i], new, *conns[i + 1 :]), state.idle)
+    return state
+
+
+def with_pool(state: State, conns: tuple[Conn, ...], idle: tuple[int, ...]) -> State:
+    """The state with these connections, these idle."""
+    return State(
+        conns, idle, state.holds, state.waiting,
+        state.closed, state.connect_failures, state.ping_failures, state.next_id,
+    )  # fmt: skip
+
+
+def with_holds(state: State, holds: tuple[Hold | None, ...]) -> State:
+    """The state with these holds."""
+    return State(
+        state.conns, state.idle, holds, state.waiting,
+        state.closed, state.connect_failures, state.ping_failures, state.next_id,
+    )  # fmt: skip
+
+
+def with_waiting(state: State, waiting: tuple[Waiter, ...]) -> State:
+    """The state with this waiting list."""
+    return State(
+        state.conns, state.idle, state.holds, waiting,
+        state.closed, state.connect_failures, state.ping_failures, state.next_id,
+    )  # fmt: skip

@@ -42,7 +42,13 @@ from ._state import (
     Wakeup,
     got,
     refused,
+    with_clocks,
     with_conn,
+    with_health,
+    with_holds,
+    with_pool,
+    with_txn,
+    with_waiting,
 )
 
 Effects = list[Effect]
@@ -66,7 +72,7 @@ def initial(config: Config, actors: int) -> Outcome:
     for _ in range(config.min_idle):
         state, cid = _connect(config, state, fx)
         assert cid is not None  # no connect failure is armed at creation
-        state = replace(state, idle=(*state.idle, cid))
+        state = with_pool(state, state.conns, (*state.idle, cid))
     return Outcome(state, OK, tuple(fx))
 
 
@@ -78,17 +84,15 @@ def _has_room(config: Config, state: State) -> bool:
 
 
 def _remove(state: State, cid: int) -> State:
-    return replace(
-        state,
-        conns=tuple(c for c in state.conns if c.id != cid),
-        idle=tuple(i for i in state.idle if i != cid),
-    )
+    idle = state.idle
+    if cid in idle:
+        idle = tuple(i for i in idle if i != cid)
+    return with_pool(state, tuple(c for c in state.conns if c.id != cid), idle)
 
 
 def _set_hold(state: State, actor: int, hold: Hold | None) -> State:
-    holds = list(state.holds)
-    holds[actor] = hold
-    return replace(state, holds=tuple(holds))
+    holds = state.holds
+    return with_holds(state, (*holds[:actor], hold, *holds[actor + 1 :]))
 
 
 def _connect(config: Config, state: State, fx: Effects) -> tuple[State, int | None]:
@@ -100,7 +104,11 @@ def _connect(config: Config, state: State, fx: Effects) -> tuple[State, int | No
     fx.append(Effect(EffectKind.CONNECT, cid))
     if config.session_setup:
         fx.append(Effect(EffectKind.SETUP, cid))
-    return replace(state, conns=(*state.conns, Conn(cid)), next_id=cid + 1), cid
+    opened = State(
+        (*state.conns, Conn(cid)), state.idle, state.holds, state.waiting,
+        state.closed, state.connect_failures, state.ping_failures, cid + 1,
+    )  # fmt: skip
+    return opened, cid
 
 
 def retire_due(config: Config, conn: Conn) -> bool:
@@ -132,7 +140,7 @@ def _validate(config: Config, state: State, cid: int, fx: Effects) -> tuple[Stat
 def _hand(config: Config, state: State, actor: int, cid: int) -> State:
     conn = state.conn(cid)
     uses = conn.uses if config.max_usage is None else min(conn.uses + 1, config.max_usage)
-    state = with_conn(state, replace(conn, uses=uses, idle_for=0))
+    state = with_conn(state, with_clocks(conn, uses, conn.age, 0))
     return _set_hold(state, actor, Hold(cid))
 
 
@@ -156,7 +164,7 @@ def _pick(config: Config, state: State, prefer: int | None) -> Waiter:
 
 
 def _unwait(state: State, waiter: Waiter) -> State:
-    return replace(state, waiting=tuple(w for w in state.waiting if w is not waiter))
+    return with_waiting(state, tuple(w for w in state.waiting if w is not waiter))
 
 
 def _slot_freed(
@@ -193,7 +201,7 @@ def _give(
     if kept is not None and len(state.idle) >= kept:
         fx.append(Effect(EffectKind.CLOSE, cid))  # CAP-2: overflow closed on return
         return _remove(state, cid)
-    return replace(state, idle=(*state.idle, cid))
+    return with_pool(state, state.conns, (*state.idle, cid))
 
 
 _RESET_CALL = {
@@ -216,8 +224,8 @@ def _reset(config: Config, state: State, cid: int, fx: Effects) -> tuple[State, 
     if mode is ResetMode.FULL:
         if config.session_setup:
             fx.append(Effect(EffectKind.SETUP, cid))
-        return with_conn(state, replace(conn, txn=False, begun=False, dirty=False)), True
-    return with_conn(state, replace(conn, txn=False, begun=False)), True
+        return with_conn(state, with_txn(conn, False, False, False)), True
+    return with_conn(state, with_txn(conn, False, False, conn.dirty)), True
 
 
 def _return(
@@ -236,6 +244,10 @@ def _return(
     if config.per_thread:
         state = _set_hold(state, actor, None)
     return _slot_freed(config, state, fx, wk, prefer)
+
+
+def _broke(conn: Conn) -> Conn:
+    return with_health(conn, conn.alive, conn.stale, True)
 
 
 def _outcome(state: State, result: Result, fx: Effects, wk: Wakeups | None = None) -> Outcome:
@@ -273,16 +285,15 @@ def acquire(config: Config, state: State, actor: int, prefer: int | None = None)
             raise _precondition(f"acquire(a{actor})", "the actor holds a connection")
         if hold.depth > 0:
             # AFF-2: reentrant checkout returns the same connection, no calls
-            return Outcome(
-                _set_hold(state, actor, replace(hold, depth=hold.depth + 1)), got(hold.conn)
-            )
+            deeper = Hold(hold.conn, hold.depth + 1, hold.detached)
+            return Outcome(_set_hold(state, actor, deeper), got(hold.conn))
         state, result = _checkout(config, state, actor, hold.conn, fx)
         if result.status is Status.REFUSED:
             state = _slot_freed(config, _set_hold(state, actor, None), fx, wk, None)
         return _outcome(state, result, fx, wk)
     if state.idle:
         take = state.idle[0] if config.idle_order is IdleOrder.FIFO else state.idle[-1]
-        state = replace(state, idle=tuple(i for i in state.idle if i != take))
+        state = with_pool(state, state.conns, tuple(i for i in state.idle if i != take))
         state, result = _checkout(config, state, actor, take, fx)
         return _outcome(state, result, fx)
     if _has_room(config, state):
@@ -300,7 +311,7 @@ def acquire(config: Config, state: State, actor: int, prefer: int | None = None)
         return Outcome(state, refused(Refusal.EXHAUSTED))
     if config.max_waiters is not None and len(state.waiting) >= config.max_waiters:
         return Outcome(state, refused(Refusal.TOO_MANY_WAITERS))
-    state = replace(state, waiting=(*state.waiting, Waiter(actor, config.timeout)))
+    state = with_waiting(state, (*state.waiting, Waiter(actor, config.timeout)))
     return Outcome(state, WAIT)
 
 
@@ -322,9 +333,10 @@ def release(config: Config, state: State, actor: int, prefer: int | None = None)
         fx.append(Effect(EffectKind.CLOSE, hold.conn))  # DET-1: closing a detached one closes it
         return _outcome(_set_hold(state, actor, None), OK, fx)
     if config.per_thread and hold.depth > 1:
-        return Outcome(_set_hold(state, actor, replace(hold, depth=hold.depth - 1)), OK)
+        return Outcome(_set_hold(state, actor, Hold(hold.conn, hold.depth - 1, hold.detached)), OK)
     others = len(state.holders(hold.conn)) - 1
-    state = _set_hold(state, actor, replace(hold, depth=0) if config.per_thread else None)
+    kept = Hold(hold.conn, 0, hold.detached) if config.per_thread else None
+    state = _set_hold(state, actor, kept)
     if others:
         return Outcome(state, OK)  # a shared connection stays with its other holders
     state = _return(config, state, actor, hold.conn, fx, wk, prefer)
@@ -365,7 +377,8 @@ def soft_invalidate(config: Config, state: State, actor: int) -> Outcome:
         return _not_held(state)
     if hold.detached:
         return Outcome(state, OK)
-    return Outcome(with_conn(state, replace(state.conn(hold.conn), stale=True)), OK)
+    conn = state.conn(hold.conn)
+    return Outcome(with_conn(state, with_health(conn, conn.alive, True, conn.broken)), OK)
 
 
 def detach(config: Config, state: State, actor: int, prefer: int | None = None) -> Outcome:
@@ -377,9 +390,13 @@ def detach(config: Config, state: State, actor: int, prefer: int | None = None) 
         return Outcome(state, OK)
     if len(state.holders(hold.conn)) > 1:
         raise _precondition(f"detach(a{actor})", "the connection is shared")
+    if hold.depth > 1:
+        # one connection, several handles: which of them would leave with it?
+        raise _precondition(f"detach(a{actor})", "the thread has nested checkouts")
     fx: Effects = []
     wk: Wakeups = []
-    state = _set_hold(_remove(state, hold.conn), actor, Hold(hold.conn, 1, detached=True))
+    lost = not state.conn(hold.conn).alive
+    state = _set_hold(_remove(state, hold.conn), actor, Hold(hold.conn, 1, True, lost))
     state = _slot_freed(config, state, fx, wk, prefer)
     return _outcome(state, OK, fx, wk)
 
@@ -392,7 +409,8 @@ def begin(config: Config, state: State, actor: int) -> Outcome:
         return _not_held(state)
     if hold.detached:
         return Outcome(state, OK)
-    return Outcome(with_conn(state, replace(state.conn(hold.conn), begun=True)), OK)
+    conn = state.conn(hold.conn)
+    return Outcome(with_conn(state, with_txn(conn, conn.txn, True, conn.dirty)), OK)
 
 
 def _statement(config: Config, state: State, actor: int, session: bool) -> Outcome:
@@ -403,26 +421,22 @@ def _statement(config: Config, state: State, actor: int, session: bool) -> Outco
     fx: Effects = []
     if hold.detached:
         fx.append(Effect(EffectKind.EXECUTE, hold.conn))
-        return _outcome(state, OK, fx)
+        return _outcome(state, refused(Refusal.CONNECTION_LOST) if hold.lost else OK, fx)
     conn = state.conn(hold.conn)
     fx.append(Effect(EffectKind.EXECUTE, conn.id))
     if conn.alive:
         # any statement may open a transaction (DB-API drivers begin implicitly)
-        done = replace(conn, txn=True, dirty=conn.dirty or session)
+        done = with_txn(conn, True, conn.begun, conn.dirty or session)
         return _outcome(with_conn(state, done), OK, fx)
     if not config.reopen:
         return _outcome(state, refused(Refusal.CONNECTION_LOST), fx)  # no failure types: surfaces
     if conn.txn or conn.begun:
         # LIVE-3: inside a transaction the error surfaces; replaced when given back
-        return _outcome(
-            with_conn(state, replace(conn, broken=True)), refused(Refusal.CONNECTION_LOST), fx
-        )
+        return _outcome(with_conn(state, _broke(conn)), refused(Refusal.CONNECTION_LOST), fx)
     # LIVE-2: outside a transaction, reopen in place and run the statement again
     state, cid = _connect(config, state, fx)
     if cid is None:
-        return _outcome(
-            with_conn(state, replace(conn, broken=True)), refused(Refusal.CONNECTION_LOST), fx
-        )
+        return _outcome(with_conn(state, _broke(conn)), refused(Refusal.CONNECTION_LOST), fx)
     fx.append(Effect(EffectKind.CLOSE, conn.id))
     fresh = replace(state.conn(cid), uses=conn.uses, txn=True, dirty=session)
     state = with_conn(_remove(state, conn.id), fresh)
@@ -446,12 +460,12 @@ def _finish(config: Config, state: State, actor: int, kind: EffectKind) -> Outco
         return _not_held(state)
     fx: Effects = [Effect(kind, hold.conn)]
     if hold.detached:
-        return _outcome(state, OK, fx)
+        return _outcome(state, refused(Refusal.CONNECTION_LOST) if hold.lost else OK, fx)
     conn = state.conn(hold.conn)
     if conn.alive:
-        return _outcome(with_conn(state, replace(conn, txn=False, begun=False)), OK, fx)
+        return _outcome(with_conn(state, with_txn(conn, False, False, conn.dirty)), OK, fx)
     if config.reopen:
-        conn = replace(conn, broken=True)
+        conn = _broke(conn)
     return _outcome(with_conn(state, conn), refused(Refusal.CONNECTION_LOST), fx)
 
 
@@ -527,10 +541,11 @@ def tick(config: Config, state: State) -> Outcome:
     conns = state.conns
     if lifetime is not None or idle_time is not None:
         conns = tuple(
-            replace(
+            with_clocks(
                 c,
-                age=c.age if lifetime is None else min(c.age + 1, lifetime),
-                idle_for=(
+                c.uses,
+                c.age if lifetime is None else min(c.age + 1, lifetime),
+                (
                     c.idle_for
                     if idle_time is None or c.id not in idle
                     else min(c.idle_for + 1, idle_time)
@@ -547,7 +562,11 @@ def tick(config: Config, state: State) -> Outcome:
             wk.append(Wakeup(w.actor, refused(Refusal.TIMEOUT)))  # WAIT-2
         else:
             waiting.append(Waiter(w.actor, w.remaining - 1))
-    return _outcome(replace(state, conns=conns, waiting=tuple(waiting)), OK, [], wk)
+    state = State(
+        conns, state.idle, state.holds, tuple(waiting),
+        state.closed, state.connect_failures, state.ping_failures, state.next_id,
+    )  # fmt: skip
+    return _outcome(state, OK, [], wk)
 
 
 def fail_connect(config: Config, state: State) -> Outcome:
@@ -559,7 +578,8 @@ def fail_connect(config: Config, state: State) -> Outcome:
 def kill(config: Config, state: State, cid: int) -> Outcome:
     """Fault: the server drops connection ``cid`` (idle or in use)."""
     del config
-    return Outcome(with_conn(state, replace(state.conn(cid), alive=False)), OK)
+    conn = state.conn(cid)
+    return Outcome(with_conn(state, with_health(conn, False, conn.stale, conn.broken)), OK)
 
 
 def fail_ping(config: Config, state: State) -> Outcome:
@@ -682,7 +702,7 @@ def enabled(
         shared_now = not hold.detached and len(state.holders(hold.conn)) > 1
         if not shared_now:
             ops.append(Op(OpKind.INVALIDATE, actor))
-            if not hold.detached:
+            if not hold.detached and hold.depth == 1:
                 ops.append(Op(OpKind.DETACH, actor))
         if not hold.detached:
             ops.append(Op(OpKind.SOFT_INVALIDATE, actor))

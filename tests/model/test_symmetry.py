@@ -17,8 +17,8 @@ from model import (
     OpKind,
     Outcome,
     Ping,
-    ResetMode,
     Report,
+    ResetMode,
     State,
     canonical_key,
     enabled,
@@ -68,12 +68,13 @@ def _verdicts(config: Config, before: State, op: Op, out: Outcome) -> tuple[bool
 
 @pytest.mark.parametrize("config", CONFIGS, ids=range(len(CONFIGS)))
 def test_twin_operations_are_renamings(config: Config) -> None:
-    """An op of a twin actor reaches the same canonical state as its representative's, same verdicts."""
+    """A twin's op reaches the canonical state its representative's does, same verdicts."""
     pairs = 0
     for state in _states(config, 3, 600):
         actors, conns = twins(config, state)
-        if config.shared:
-            assert not actors and not conns  # ids order the sharing: no symmetry claimed
+        if config.shared:  # ids order the sharing: no symmetry claimed
+            assert not actors
+            assert not conns
         for op in enabled(config, state):
             rep = Op(op.kind, actors.get(op.actor, op.actor), conns.get(op.conn, op.conn))
             if rep == op:
@@ -121,9 +122,11 @@ def _agree(config: Config, bounds: Bounds) -> None:
     assert once.transitions <= every.transitions
 
 
-@pytest.mark.parametrize("config", [CONFIGS[0], CONFIGS[1], CONFIGS[4]], ids=["cap2", "barging", "shared"])
+@pytest.mark.parametrize(
+    "config", [CONFIGS[0], CONFIGS[1], CONFIGS[4]], ids=["cap2", "barging", "shared"]
+)
 def test_explore_with_and_without_twins_agree(config: Config) -> None:
-    """Exploring twins once finds the same states, depths, witnesses and violations, in fewer steps."""
+    """Exploring twins once finds the same states, depths, witnesses and violations."""
     _agree(config, Bounds(actors=3, faults=0))
     _agree(config, Bounds(actors=2, faults=1, misuse=True))
 
