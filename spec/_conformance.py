@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import hypothesis
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, rule, run_state_machine_as_test
 
@@ -188,6 +188,7 @@ def _examples(
     seen_configs: list[model.Config],
     progress: Callable[[int], None] | None,
     real: bool,
+    shrink: bool = True,
 ) -> LockstepFailure | None:
     """Run one round; return the shrunk failure of a rule not yet known, or None."""
     counter = [0]
@@ -199,6 +200,7 @@ def _examples(
         suppress_health_check=list(HealthCheck),
         print_blob=False,
         report_multiple_bugs=False,
+        phases=tuple(Phase) if shrink else (Phase.explicit, Phase.reuse, Phase.generate),
     )
     @given(config=config_strategy(prof), data=st.data())
     def program(config: model.Config, data: st.DataObject) -> None:
@@ -250,6 +252,7 @@ def check(
     rounds: int = 6,
     progress: Callable[[str], None] | None = None,
     real: bool = True,
+    shrink: bool = True,
 ) -> CheckReport:
     """Check a pool against every rule; a verdict per rule id, with counterexamples.
 
@@ -264,6 +267,7 @@ def check(
         rounds: most distinct failing rules to look for.
         progress: called with a line of progress now and then.
         real: real sqlite3 connections under the recording driver.
+        shrink: shrink each failure to a minimal program (off: faster, longer traces).
     """
     prof = PROFILES[profile] if isinstance(profile, str) else profile
     began = time.monotonic()
@@ -288,6 +292,7 @@ def check(
             seen_configs=configs,
             progress=tick,
             real=real,
+            shrink=shrink,
         )
         total += len(configs) - total
         if failure is None:

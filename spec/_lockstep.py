@@ -208,6 +208,7 @@ class Lockstep:
         self.to_model: dict[int, int] = {}
         self._mark = 0
         self.pending: dict[int, _Job] = {}
+        self.connects_failed = 0
         self._expect_wait = False
         self._wake_sets: list[frozenset[int]] = []
         self.teardown_errors: list[BaseException] = []
@@ -269,6 +270,7 @@ class Lockstep:
             raise LockstepFailure(divergence, self.steps)
         self.steps[-1] = describe(op, out)
         self.state = out.state
+        self.connects_failed += sum(e.kind is EffectKind.CONNECT_FAILED for e in out.effects)
         return out, observed
 
     def _perform(self, op: Op, outcomes: tuple[Outcome, ...]) -> Observed:
@@ -475,36 +477,31 @@ class Lockstep:
     def _compare(
         self, before: model.State, op: Op, out: Outcome, obs: Observed
     ) -> Divergence | None:
+        """The first way the pool's step differs from this model outcome, or None.
+
+        Checked in order of cause before symptom: the cap on the driver's own
+        count, the caller's result, the waiters resolved, the driver calls,
+        which connections were handed out, the statistics.
+        """
         over = self._over_cap(out)
         if over is not None:
             return over
-        mapping = dict(self.to_driver)
-        found = _match_effects(list(out.effects), obs.effects, mapping)
-        if found is not None:
-            return Divergence(
-                attribute_effects(self.config, before, op, out, obs), "driver calls differ", *found
-            )
-        # results: a handed-out connection is matched by its driver identity
         expected = out.result
-        got_conn = self._handle_conn(op.actor) if obs.result.status is Status.GOT else None
         if expected.status != obs.result.status or (
             expected.status is Status.REFUSED and expected.refusal != obs.result.refusal
         ):
+            rule = attribute_result(self.config, before, op, out, obs.result, self.connects_failed)
+            if _match_effects(list(out.effects), obs.effects, dict(self.to_driver)) is not None:
+                # the calls differ too: a skipped checkout gate explains a different result
+                by_calls = attribute_effects(self.config, before, op, out, obs, self.to_model)
+                if by_calls in _GATE_RULES:
+                    rule = by_calls
             return Divergence(
-                attribute_result(self.config, before, op, out, obs.result),
+                rule,
                 f"{op} result differs",
                 str(expected),
                 _describe_obs(obs.result, obs.error),
             )
-        if expected.status is Status.GOT and expected.conn is not None:
-            want = mapping.get(expected.conn)
-            if got_conn is not None and want is not None and got_conn != want:
-                return Divergence(
-                    attribute_order(self.config, before, op),
-                    f"{op} handed out another connection",
-                    f"got c{expected.conn} (driver #{want})",
-                    f"driver #{got_conn}",
-                )
         want_wakeups = {w.actor: w.result for w in out.wakeups}
         seen_wakeups = {w.actor: w.result for w in obs.wakeups}
         if set(want_wakeups) != set(seen_wakeups) or any(
@@ -518,6 +515,22 @@ class Lockstep:
                 ", ".join(map(str, out.wakeups)) or "none",
                 ", ".join(f"a{a} {r}" for a, r in sorted(seen_wakeups.items())) or "none",
             )
+        mapping = dict(self.to_driver)
+        found = _match_effects(list(out.effects), obs.effects, mapping)
+        if found is not None:
+            rule = attribute_effects(self.config, before, op, out, obs, self.to_model)
+            return Divergence(rule, "driver calls differ", *found)
+        # a handed-out connection is matched by its driver identity
+        if expected.status is Status.GOT and expected.conn is not None:
+            want = mapping.get(expected.conn)
+            got_conn = self._handle_conn(op.actor)
+            if got_conn is not None and want is not None and got_conn != want:
+                return Divergence(
+                    attribute_order(self.config, before, op),
+                    f"{op} handed out another connection",
+                    f"got c{expected.conn} (driver #{want})",
+                    f"driver #{got_conn}",
+                )
         for w in out.wakeups:
             if w.result.status is Status.GOT and w.result.conn is not None:
                 want = mapping.get(w.result.conn)
@@ -532,8 +545,17 @@ class Lockstep:
         if obs.stats is not None:
             want_stats = model.stats(out.state)
             if obs.stats != want_stats:
+                failed = self.connects_failed + sum(
+                    e.kind is EffectKind.CONNECT_FAILED for e in out.effects
+                )
+                leaked = failed and obs.stats.open > want_stats.open
                 return Divergence(
-                    "STAT-1", f"statistics after {op} differ", str(want_stats), str(obs.stats)
+                    # open counted for a connection that never came: a failed
+                    # connect's slot was not given back
+                    "CONN-1" if leaked else "STAT-1",
+                    f"statistics after {op} differ",
+                    str(want_stats),
+                    str(obs.stats),
                 )
         self._commit_mapping(mapping)
         return None
@@ -774,6 +796,9 @@ def describe(op: Op, out: Outcome) -> str:
 
 # -- attribution: which rule a divergence breaks ---------------------------------
 
+# Rules of the checkout gate: when the gate was skipped, the result differs as a symptom.
+_GATE_RULES = frozenset({"LIVE-1", "RETIRE-1", "RETIRE-2", "RETIRE-3", "INV-2", "ORDER-1"})
+
 _RESET_RULE = {
     model.ResetMode.NONE: "RESET-1",
     model.ResetMode.ROLLBACK_IF_BEGUN: "RESET-2",
@@ -788,12 +813,19 @@ def _kinds(effects: list[Effect] | tuple[Effect, ...]) -> set[EffectKind]:
 
 
 def attribute_effects(
-    config: model.Config, before: model.State, op: Op, out: Outcome, obs: Observed
+    config: model.Config,
+    before: model.State,
+    op: Op,
+    out: Outcome,
+    obs: Observed,
+    to_model: dict[int, int] | None = None,
 ) -> str:
     """The rule a difference in driver calls breaks, judged from what the model expected."""
     want = _kinds(out.effects)
     seen = _kinds(obs.effects)
     kind = op.kind
+    if _took_other_idle(config, before, op, obs, to_model or {}):
+        return "ORDER-1"
     if before.closed and kind is OpKind.ACQUIRE:
         return "CLOSE-1"  # a closed pool opened or handed out a connection
     attempts = (EffectKind.CONNECT, EffectKind.CONNECT_FAILED)
@@ -859,6 +891,17 @@ def attribute_effects(
     return table.get(kind, "CAP-5")
 
 
+def _took_other_idle(
+    config: model.Config, before: model.State, op: Op, obs: Observed, to_model: dict[int, int]
+) -> bool:
+    """Whether a checkout touched an idle connection other than the one its order names."""
+    if op.kind is not OpKind.ACQUIRE or not before.idle or config.per_thread or config.shared:
+        return False
+    expected = before.idle[0] if config.idle_order is model.IdleOrder.FIFO else before.idle[-1]
+    touched = {to_model.get(e.conn, -1) for e in obs.effects if e.conn is not None}
+    return bool(touched & set(before.idle)) and expected not in touched
+
+
 def _checkout_rule(
     config: model.Config, before: model.State, out: Outcome, differing: set[EffectKind]
 ) -> str:
@@ -888,9 +931,19 @@ def _checkout_rule(
 
 
 def attribute_result(
-    config: model.Config, before: model.State, op: Op, out: Outcome, seen: Result
+    config: model.Config,
+    before: model.State,
+    op: Op,
+    out: Outcome,
+    seen: Result,
+    connects_failed: int = 0,
 ) -> str:
-    """The rule a different result breaks."""
+    """The rule a different result breaks.
+
+    ``connects_failed`` counts the failed connects so far: a pool that makes
+    a caller wait with a slot free after a connect failed most likely never
+    gave that connect's slot back (CONN-1).
+    """
     want = out.result
     if op.kind is OpKind.ACQUIRE:
         if want.refusal is Refusal.CLOSED or seen.refusal is Refusal.CLOSED:
@@ -906,7 +959,9 @@ def attribute_result(
         if want.status is Status.GOT:
             if config.per_thread and before.holds[op.actor or 0] is not None:
                 return "AFF-1"
-            return "WAIT-3" if config.max_size is not None else "CAP-4"
+            if config.max_size is None:
+                return "CAP-4"
+            return "CONN-1" if connects_failed and seen.status is Status.WAIT else "WAIT-3"
     if want.refusal is Refusal.NOT_HELD or seen.refusal is Refusal.NOT_HELD:
         return "EXCL-2" if op.kind in (OpKind.RELEASE, OpKind.DROP) else "EXCL-3"
     if Refusal.CONNECTION_LOST in (want.refusal, seen.refusal):

@@ -179,6 +179,7 @@ DBUTILS_POOLEDDB = Profile(
     ),
 )
 
+
 def _all_profiles() -> dict[str, Profile]:
     from ._frontdoor_profiles import FRONT_DOOR_PROFILES
 
