@@ -1,0 +1,20 @@
+"""Engine paths the per-module tests do not reach on their own."""
+
+from __future__ import annotations
+
+import impl
+from spec._driver import RecordingDriver
+
+
+def test_begin_on_detached_handle_is_harmless() -> None:
+    """begin() on a detached handle works and closing it closes the connection, with no reset."""
+    driver = RecordingDriver(None)
+    pool = impl.Pool(driver.connect, max_size=1, timeout=None,
+                     reset=impl.ResetMode.ROLLBACK_IF_BEGUN)
+    handle = pool.acquire()
+    handle.detach()
+    handle.begin()
+    handle.close()
+    assert [c.kind.value for c in driver.calls()] == ["connect", "close"]
+    assert pool.stats().open == 0
+    pool.close()
