@@ -111,14 +111,19 @@ def _driver_refusal(exc: BaseException, driver: RecordingDriver) -> model.Refusa
     return None
 
 
-class OurAdapter:
-    """Drives poolspec's own pool (``impl.Pool`` and its front doors' handles)."""
+class HandleAdapter:
+    """What most shapes share: the handle is a DB-API connection that closes to give back.
 
-    name = "poolspec"
-    supports = OPTIONAL_OPS
+    A base for the adapters below (users need not subclass it: any object with
+    ``Adapter``'s methods will do). The operations a shape lacks raise
+    ``NotImplementedError``; its ``supports`` keeps the harness from asking.
+    """
+
+    name = "dbapi"
+    supports: frozenset[model.OpKind] = frozenset({model.OpKind.DROP})
 
     def acquire(self, pool: Any) -> Any:
-        return pool.acquire()
+        raise NotImplementedError(f"{self.name}: no checkout method known")
 
     def release(self, pool: Any, handle: Any) -> None:
         del pool
@@ -150,7 +155,26 @@ class OurAdapter:
         pool.dispose()
 
     def end_thread(self, pool: Any) -> None:
-        pool.end_thread()
+        end = getattr(pool, "end_thread", None)
+        if end is not None:
+            end()
+
+    def stats(self, pool: Any) -> model.Stats | None:
+        del pool
+        return None
+
+    def refusal(self, exc: BaseException, driver: RecordingDriver) -> model.Refusal | None:
+        return _driver_refusal(exc, driver)
+
+
+class OurAdapter(HandleAdapter):
+    """Drives poolspec's own pool (``impl.Pool`` and its front doors' handles)."""
+
+    name = "poolspec"
+    supports = OPTIONAL_OPS
+
+    def acquire(self, pool: Any) -> Any:
+        return pool.acquire()
 
     def stats(self, pool: Any) -> model.Stats | None:
         s = pool.stats()
@@ -172,7 +196,7 @@ class OurAdapter:
         return _driver_refusal(exc, driver)
 
 
-class SQLAlchemyAdapter:
+class SQLAlchemyAdapter(HandleAdapter):
     """Drives pools of SQLAlchemy's shape: ``connect()`` returns a proxy with ``close()``."""
 
     name = "sqlalchemy"
@@ -189,41 +213,11 @@ class SQLAlchemyAdapter:
     def acquire(self, pool: Any) -> Any:
         return pool.connect()
 
-    def release(self, pool: Any, handle: Any) -> None:
-        del pool
-        handle.close()
-
-    def execute(self, handle: Any, sql: str) -> None:
-        handle.cursor().execute(sql)
-
-    def commit(self, handle: Any) -> None:
-        handle.commit()
-
-    def rollback(self, handle: Any) -> None:
-        handle.rollback()
-
     def begin(self, handle: Any) -> None:
         raise NotImplementedError("SQLAlchemy's pool proxies have no begin()")
 
-    def invalidate(self, pool: Any, handle: Any, soft: bool) -> None:
-        del pool
-        handle.invalidate(soft=soft)
-
-    def detach(self, handle: Any) -> None:
-        handle.detach()
-
     def close(self, pool: Any) -> None:
-        pool.dispose()
-
-    def dispose(self, pool: Any) -> None:
-        pool.dispose()
-
-    def end_thread(self, pool: Any) -> None:
-        del pool
-
-    def stats(self, pool: Any) -> model.Stats | None:
-        del pool
-        return None
+        pool.dispose()  # SQLAlchemy pools have no close(); dispose() is the nearest
 
     def refusal(self, exc: BaseException, driver: RecordingDriver) -> model.Refusal | None:
         name = type(exc).__name__
@@ -234,7 +228,7 @@ class SQLAlchemyAdapter:
         return _driver_refusal(exc, driver)
 
 
-class DBUtilsAdapter:
+class DBUtilsAdapter(HandleAdapter):
     """Drives pools of DBUtils' shape: ``connection()`` returns a handle with ``close()``."""
 
     name = "dbutils"
@@ -243,40 +237,14 @@ class DBUtilsAdapter:
     def acquire(self, pool: Any) -> Any:
         return pool.connection()
 
-    def release(self, pool: Any, handle: Any) -> None:
-        del pool
-        handle.close()
-
-    def execute(self, handle: Any, sql: str) -> None:
-        handle.cursor().execute(sql)
-
-    def commit(self, handle: Any) -> None:
-        handle.commit()
-
-    def rollback(self, handle: Any) -> None:
-        handle.rollback()
-
-    def begin(self, handle: Any) -> None:
-        handle.begin()
-
     def invalidate(self, pool: Any, handle: Any, soft: bool) -> None:
         raise NotImplementedError("DBUtils handles cannot be invalidated")
 
     def detach(self, handle: Any) -> None:
         raise NotImplementedError("DBUtils handles cannot be detached")
 
-    def close(self, pool: Any) -> None:
-        pool.close()
-
     def dispose(self, pool: Any) -> None:
         raise NotImplementedError("DBUtils pools have no dispose()")
-
-    def end_thread(self, pool: Any) -> None:
-        del pool
-
-    def stats(self, pool: Any) -> model.Stats | None:
-        del pool
-        return None
 
     def refusal(self, exc: BaseException, driver: RecordingDriver) -> model.Refusal | None:
         name = type(exc).__name__

@@ -32,12 +32,13 @@ def _seconds(ticks: int | None) -> float | None:
     return None if ticks is None else float(ticks)
 
 
-class FrontDoorAdapter:
+class FrontDoorAdapter(OurAdapter):
     """Drives a front door: its own checkout method, then the handle it returns.
 
     The handles are the engine's ``PooledConnection`` or, for the DBUtils
     doors, ``DBUtilsConnection``; both close to give back and offer
-    ``cursor()``, ``commit()``, ``rollback()`` and ``begin()``.
+    ``cursor()``, ``commit()``, ``rollback()`` and ``begin()``, so everything
+    but the checkout is the engine adapter's.
 
     Args:
         name: the adapter's name.
@@ -49,48 +50,10 @@ class FrontDoorAdapter:
         self.name = name
         self.supports = supports
         self.checkout = checkout
-        self._engine = OurAdapter()
 
     def acquire(self, pool: Any) -> Any:
         checkout: Callable[[], Any] = getattr(pool, self.checkout)
         return checkout()
-
-    def release(self, pool: Any, handle: Any) -> None:
-        del pool
-        handle.close()
-
-    def execute(self, handle: Any, sql: str) -> None:
-        handle.cursor().execute(sql)
-
-    def commit(self, handle: Any) -> None:
-        handle.commit()
-
-    def rollback(self, handle: Any) -> None:
-        handle.rollback()
-
-    def begin(self, handle: Any) -> None:
-        handle.begin()
-
-    def invalidate(self, pool: Any, handle: Any, soft: bool) -> None:
-        del pool
-        handle.invalidate(soft=soft)
-
-    def detach(self, handle: Any) -> None:
-        handle.detach()
-
-    def close(self, pool: Any) -> None:
-        pool.close()
-
-    def dispose(self, pool: Any) -> None:
-        pool.dispose()
-
-    def end_thread(self, pool: Any) -> None:
-        end = getattr(pool, "end_thread", None)
-        if end is not None:
-            end()
-
-    def stats(self, pool: Any) -> model.Stats | None:
-        return self._engine.stats(pool)
 
     def refusal(self, exc: BaseException, driver: RecordingDriver) -> model.Refusal | None:
         import impl
@@ -98,7 +61,7 @@ class FrontDoorAdapter:
         # AssertionPool's refusal is a PoolMisuse by kind but "exhausted" by meaning
         if isinstance(exc, impl.AssertionPoolError):
             return model.Refusal.EXHAUSTED
-        return self._engine.refusal(exc, driver)
+        return super().refusal(exc, driver)
 
 
 #: What the engine's handle offers (SQLAlchemy, pyqldb and quasardb doors).
