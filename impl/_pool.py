@@ -30,6 +30,8 @@ after the pool gave back whatever the operation held.
 
 from __future__ import annotations
 
+import functools
+import inspect
 import logging
 import operator
 import sys
@@ -1279,11 +1281,28 @@ def _share_key(rec: ConnRecord) -> tuple[int, int]:
     return rec.holders, rec.seq
 
 
+@functools.cache
+def _ping_takes_reconnect(kind: Any) -> bool:
+    """Whether ``kind.ping`` has a ``reconnect`` parameter (PyMySQL; it once defaulted to True)."""
+    try:
+        return "reconnect" in inspect.signature(kind.ping).parameters
+    except (TypeError, ValueError):
+        return False
+
+
 def _ping(raw: Any) -> None:
-    """The driver's ``ping()`` if it has one, else ``SELECT 1`` on a cursor."""
+    """The driver's ``ping()`` if it has one, else ``SELECT 1`` on a cursor.
+
+    A ping never reconnects behind the pool's back: that would skip the
+    session statements and the accounting, so ``reconnect=False`` is passed
+    where the driver takes it.
+    """
     ping = getattr(raw, "ping", None)
     if ping is not None:
-        ping()
+        if _ping_takes_reconnect(type(raw)):
+            ping(reconnect=False)
+        else:
+            ping()
         return
     cur = raw.cursor()
     try:

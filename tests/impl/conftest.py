@@ -1,15 +1,23 @@
-"""Fixtures shared by the pool's tests: drivers, a clock, a sqlite3 creator, PostgreSQL."""
+"""Fixtures shared by the pool's tests: drivers, a clock, a sqlite3 creator, real servers."""
 
 from __future__ import annotations
 
 import sqlite3
 from collections.abc import Callable, Iterator
-from typing import Any
 
 import pytest
 
 from impl import ManualClock
 from spec._driver import RecordingDriver
+
+# The real servers' fixtures live in tests/servers.py so that any test package
+# can import them; imported here, pytest finds them for every test in tests/impl.
+from tests.servers import (  # noqa: F401 - fixtures, used by name
+    mariadb,
+    mariadb_admin,
+    postgres,
+    postgres_admin,
+)
 
 
 @pytest.fixture
@@ -47,27 +55,3 @@ def sqlite_creator() -> Iterator[Callable[[], sqlite3.Connection]]:
     yield create
     for conn in made:
         conn.close()
-
-
-#: The PostgreSQL server the ``server`` tests use (trust auth).
-PG_DSN = "host=127.0.0.1 port=5432 dbname=test user=postgres connect_timeout=3"
-
-
-@pytest.fixture(scope="module")
-def pg() -> Any:
-    """The psycopg module, once a PostgreSQL server answers on 127.0.0.1:5432; else skip."""
-    psycopg = pytest.importorskip("psycopg")
-    try:
-        probe = psycopg.connect(PG_DSN)
-    except psycopg.Error as exc:
-        pytest.skip(f"PostgreSQL not reachable on 127.0.0.1:5432: {exc}")
-    probe.close()
-    return psycopg
-
-
-@pytest.fixture
-def pg_admin(pg: Any) -> Iterator[Any]:
-    """An autocommit PostgreSQL connection for inspecting and terminating other sessions."""
-    conn = pg.connect(PG_DSN, autocommit=True)
-    yield conn
-    conn.close()

@@ -9,12 +9,34 @@ from spec._driver import RecordingDriver
 def test_begin_on_detached_handle_is_harmless() -> None:
     """begin() on a detached handle works and closing it closes the connection, with no reset."""
     driver = RecordingDriver(None)
-    pool = impl.Pool(driver.connect, max_size=1, timeout=None,
-                     reset=impl.ResetMode.ROLLBACK_IF_BEGUN)
+    pool = impl.Pool(
+        driver.connect, max_size=1, timeout=None, reset=impl.ResetMode.ROLLBACK_IF_BEGUN
+    )
     handle = pool.acquire()
     handle.detach()
     handle.begin()
     handle.close()
     assert [c.kind.value for c in driver.calls()] == ["connect", "close"]
     assert pool.stats().open == 0
+    pool.close()
+
+
+def test_ping_never_asks_the_driver_to_reconnect() -> None:
+    """LIVE-1: a driver ping with a reconnect parameter is called with reconnect=False."""
+    seen: list[bool] = []
+
+    class Raw:
+        def ping(self, reconnect: bool = True) -> None:
+            seen.append(reconnect)
+
+        def rollback(self) -> None:
+            pass
+
+        def close(self) -> None:
+            pass
+
+    pool = impl.Pool(Raw, max_size=1, timeout=None, ping=impl.Ping.ON_CHECKOUT)
+    pool.acquire().close()
+    pool.acquire().close()
+    assert seen == [False]
     pool.close()

@@ -29,8 +29,8 @@ from impl import (
     TooManyConnectionsError,
 )
 from spec._driver import RecordingDriver
-from tests.impl.conftest import PG_DSN
 from tests.impl.impl_support import Worker, backend_pid, counts, log, park, show, terminate
+from tests.servers import ServerConnect
 
 
 def ident(conn: DBUtilsConnection) -> int:
@@ -462,10 +462,12 @@ def test_persistentdb_rolls_back_begun_work(lite: RecordingDriver) -> None:
 
 
 @pytest.mark.server
-def test_postgres_full_reset_leaves_no_session_state(pg: Any) -> None:
+def test_postgres_full_reset_leaves_no_session_state(postgres: ServerConnect) -> None:
     """PooledDB(reset=2) with DISCARD ALL hands the same backend over with SET undone."""
+    # the module path: PooledDB passes the connect keyword arguments to pg.connect
+    pg, params = postgres.dbapi, postgres.params
     pool = PooledDB(
-        pg, 0, 1, 0, 1, False, None, None, 2, None, 1, full_reset_sql="DISCARD ALL", conninfo=PG_DSN
+        pg, 0, 1, 0, 1, False, None, None, 2, None, 1, full_reset_sql="DISCARD ALL", **params
     )
     assert pool.config.failures == (pg.OperationalError, pg.InterfaceError, pg.InternalError)
     with pool.connection() as conn:
@@ -480,13 +482,13 @@ def test_postgres_full_reset_leaves_no_session_state(pg: Any) -> None:
 
 
 @pytest.mark.server
-def test_postgres_transparent_reopen(pg: Any, pg_admin: Any) -> None:
+def test_postgres_transparent_reopen(postgres: ServerConnect, postgres_admin: Any) -> None:
     """A statement on a terminated backend, outside a transaction, reruns on a new session."""
-    pool = PooledDB(pg, maxconnections=1, ping=0, conninfo=PG_DSN)
+    pool = PooledDB(postgres.dbapi, maxconnections=1, ping=0, **postgres.params)
     with pool.connection() as conn:
         pid = backend_pid(conn)
         conn.commit()
-        terminate(pg_admin, pid)
+        terminate(postgres_admin, pid)
         assert backend_pid(conn) != pid
     stats = pool.stats()
     assert (stats.open, stats.created, stats.closed) == (1, 2, 1)

@@ -30,7 +30,6 @@ from impl import (
     manage,
 )
 from spec._driver import RecordingDriver
-from tests.impl.conftest import PG_DSN
 from tests.impl.impl_support import (
     PATIENCE,
     Worker,
@@ -41,6 +40,7 @@ from tests.impl.impl_support import (
     show,
     terminate,
 )
+from tests.servers import ServerConnect
 
 
 def ident(conn: PooledConnection) -> int:
@@ -495,10 +495,10 @@ def test_manage_with_another_poolclass(lite: RecordingDriver) -> None:
 
 
 @pytest.mark.server
-def test_postgres_full_reset_leaves_no_session_state(pg: Any) -> None:
+def test_postgres_full_reset_leaves_no_session_state(postgres: ServerConnect) -> None:
     """QueuePool with ResetMode.FULL and DISCARD ALL hands the same backend over with SET undone."""
     pool = QueuePool(
-        lambda: pg.connect(PG_DSN),
+        postgres,
         pool_size=1,
         max_overflow=0,
         reset_on_return=ResetMode.FULL,
@@ -518,9 +518,9 @@ def test_postgres_full_reset_leaves_no_session_state(pg: Any) -> None:
 
 
 @pytest.mark.server
-def test_postgres_rollback_reset_lets_a_committed_set_leak(pg: Any) -> None:
+def test_postgres_rollback_reset_lets_a_committed_set_leak(postgres: ServerConnect) -> None:
     """With the default rollback reset a committed SET reaches the next borrower: FULL is needed."""
-    pool = QueuePool(lambda: pg.connect(PG_DSN), pool_size=1, max_overflow=0)
+    pool = QueuePool(postgres, pool_size=1, max_overflow=0)
     with pool.connect() as conn:
         conn.execute("SET work_mem = '7MB'")
         conn.commit()
@@ -530,12 +530,14 @@ def test_postgres_rollback_reset_lets_a_committed_set_leak(pg: Any) -> None:
 
 
 @pytest.mark.server
-def test_postgres_pre_ping_replaces_a_terminated_backend(pg: Any, pg_admin: Any) -> None:
+def test_postgres_pre_ping_replaces_a_terminated_backend(
+    postgres: ServerConnect, postgres_admin: Any
+) -> None:
     """pre_ping finds a backend the server terminated and hands out a new session instead."""
-    pool = QueuePool(lambda: pg.connect(PG_DSN), pool_size=1, max_overflow=0, pre_ping=True)
+    pool = QueuePool(postgres, pool_size=1, max_overflow=0, pre_ping=True)
     with pool.connect() as conn:
         pid = backend_pid(conn)
-    terminate(pg_admin, pid)
+    terminate(postgres_admin, pid)
     with pool.connect() as conn:
         assert backend_pid(conn) != pid
     stats = pool.stats()
