@@ -38,11 +38,11 @@ import sys
 import threading
 import weakref
 from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass
 from enum import Enum
 from types import CodeType, TracebackType
-from typing import Any, Protocol, final
+from typing import Any, Protocol, cast, final
 
 from ._config import Fairness, IdleOrder, Ping, PoolConfig, ResetMode
 from ._errors import (
@@ -1282,10 +1282,11 @@ def _share_key(rec: ConnRecord) -> tuple[int, int]:
 
 
 @functools.cache
-def _ping_takes_reconnect(kind: Any) -> bool:
+def _ping_takes_reconnect(kind: Hashable) -> bool:
     """Whether ``kind.ping`` has a ``reconnect`` parameter (PyMySQL; it once defaulted to True)."""
     try:
-        return "reconnect" in inspect.signature(kind.ping).parameters
+        ping: Callable[..., object] = kind.ping  # type: ignore[attr-defined]
+        return "reconnect" in inspect.signature(ping).parameters
     except (TypeError, ValueError):
         return False
 
@@ -1299,7 +1300,7 @@ def _ping(raw: Any) -> None:
     """
     ping = getattr(raw, "ping", None)
     if ping is not None:
-        if _ping_takes_reconnect(type(raw)):
+        if _ping_takes_reconnect(cast(Hashable, type(raw))):
             ping(reconnect=False)
         else:
             ping()
