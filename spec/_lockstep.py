@@ -824,7 +824,7 @@ def attribute_effects(
     want = _kinds(out.effects)
     seen = _kinds(obs.effects)
     kind = op.kind
-    if _took_other_idle(config, before, op, obs, to_model or {}):
+    if _took_other_idle(config, before, op, out.effects, obs, to_model or {}):
         return "ORDER-1"
     if before.closed and kind is OpKind.ACQUIRE:
         return "CLOSE-1"  # a closed pool opened or handed out a connection
@@ -892,14 +892,25 @@ def attribute_effects(
 
 
 def _took_other_idle(
-    config: model.Config, before: model.State, op: Op, obs: Observed, to_model: dict[int, int]
+    config: model.Config,
+    before: model.State,
+    op: Op,
+    want: tuple[Effect, ...],
+    obs: Observed,
+    to_model: dict[int, int],
 ) -> bool:
     """Whether a checkout touched an idle connection other than the one its order names."""
     if op.kind is not OpKind.ACQUIRE or not before.idle or config.per_thread or config.shared:
         return False
     expected = before.idle[0] if config.idle_order is model.IdleOrder.FIFO else before.idle[-1]
     touched = {to_model.get(e.conn, -1) for e in obs.effects if e.conn is not None}
-    return bool(touched & set(before.idle)) and expected not in touched
+    if touched & set(before.idle):
+        return expected not in touched
+    # no idle connection touched: a connect instead of taking the idle one named
+    # (unless the model retires or replaces that one, which also connects)
+    opened = any(e.kind in (EffectKind.CONNECT, EffectKind.CONNECT_FAILED) for e in obs.effects)
+    model_connects = any(e.kind in (EffectKind.CONNECT, EffectKind.CONNECT_FAILED) for e in want)
+    return opened and not model_connects
 
 
 def _checkout_rule(
