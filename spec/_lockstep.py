@@ -832,10 +832,11 @@ def attribute_effects(
     extra_connects = sum(e.kind in attempts for e in obs.effects) - sum(
         e.kind in attempts for e in out.effects
     )
+    model_closes = sum(e.kind is EffectKind.CLOSE for e in out.effects)
     if (
         extra_connects > 0
         and config.max_size is not None
-        and len(before.conns) >= config.max_size
+        and len(before.conns) - model_closes >= config.max_size
         and not any(e.kind is EffectKind.CLOSE for e in obs.effects)
     ):
         return "CAP-1"  # a connect attempted with every slot taken
@@ -848,11 +849,13 @@ def attribute_effects(
         if held is not None and held.detached:
             return "DET-1"  # a detached connection is closed when its holder is done with it
     if kind in (OpKind.RELEASE, OpKind.DROP):
-        reset_calls = {EffectKind.ROLLBACK, EffectKind.COMMIT, EffectKind.RESET}
-        if (lost | extra) & reset_calls:
-            return _RESET_RULE[config.reset]
         if before.closed:
-            return "CLOSE-2"
+            return "CLOSE-2"  # given back to a closed pool: it must be closed, whatever else
+        reset_calls = {EffectKind.ROLLBACK, EffectKind.COMMIT, EffectKind.RESET}
+        hold = before.holds[op.actor] if op.actor is not None else None
+        dead = hold is not None and before.has_conn(hold.conn) and not before.conn(hold.conn).alive
+        if (lost | extra) & reset_calls and not dead:
+            return _RESET_RULE[config.reset]
         hold = before.holds[op.actor] if op.actor is not None else None
         if hold is not None and not hold.detached and before.has_conn(hold.conn):
             conn = before.conn(hold.conn)
