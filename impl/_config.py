@@ -133,7 +133,8 @@ class PoolConfig:
             connection is replaced when given back. Empty: errors just surface.
         max_connecting: most connects in progress at once; None: unbounded.
         full_reset_sql: the statement a ``FULL`` reset runs when the driver's
-            connection has no ``reset()`` method (PostgreSQL: ``DISCARD ALL``),
+            connection has no ``reset()`` method (psycopg and psycopg2
+            connections use ``DISCARD ALL`` when this is None),
             after a rollback and outside a transaction block (in autocommit
             mode where the connection has a boolean ``autocommit``, else
             followed by a commit); with neither, a full reset closes and

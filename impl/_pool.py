@@ -998,13 +998,16 @@ class Pool:
         """The driver's full reset, then the session statements again.
 
         1. The connection has ``reset()``: call it.
-        2. ``full_reset_sql`` is configured: roll back, then run it outside a
-           transaction (:func:`_run_outside_transaction`).
+        2. ``full_reset_sql`` is configured, or the driver is PostgreSQL's
+           (psycopg 3 or psycopg2, whose own reset is ``DISCARD ALL``): roll
+           back, then run it outside a transaction (:func:`_run_outside_transaction`).
         3. Neither: roll back, close, and connect a replacement in place.
         """
         raw = rec.raw
         reset = getattr(raw, "reset", None)
         sql = self._config.full_reset_sql
+        if reset is None and sql is None and _is_postgres(raw):
+            sql = "DISCARD ALL"
         if reset is None and sql is None:
             raw.rollback()
             self._close_raw(rec)
@@ -1279,6 +1282,12 @@ _QUICK_RESETS: dict[ResetMode, Callable[[Any], object] | None] = {
 
 def _share_key(rec: ConnRecord) -> tuple[int, int]:
     return rec.holders, rec.seq
+
+
+def _is_postgres(raw: Any) -> bool:
+    """Whether ``raw`` is a psycopg (3) or psycopg2 connection (full reset: ``DISCARD ALL``)."""
+    module = type(raw).__module__
+    return module.startswith(("psycopg.", "psycopg2.")) or module in ("psycopg", "psycopg2")
 
 
 @functools.cache

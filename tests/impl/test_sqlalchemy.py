@@ -543,3 +543,18 @@ def test_postgres_pre_ping_replaces_a_terminated_backend(
     stats = pool.stats()
     assert (stats.open, stats.created, stats.closed) == (1, 2, 1)
     pool.close()
+
+
+@pytest.mark.server
+def test_postgres_full_reset_uses_discard_all_by_itself(postgres: ServerConnect) -> None:
+    """RESET-5: on psycopg a FULL reset is DISCARD ALL with no full_reset_sql: same backend, SET undone."""
+    pool = QueuePool(postgres, pool_size=1, max_overflow=0, reset_on_return=ResetMode.FULL)
+    with pool.connect() as conn:
+        default = show(conn, "work_mem")
+        pid = backend_pid(conn)
+        conn.execute("SET work_mem = '7MB'")
+        conn.commit()
+    with pool.connect() as conn:
+        assert backend_pid(conn) == pid  # reset in place, not closed and reopened
+        assert show(conn, "work_mem") == default
+    pool.close()
