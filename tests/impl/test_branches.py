@@ -40,3 +40,29 @@ def test_ping_never_asks_the_driver_to_reconnect() -> None:
     pool.acquire().close()
     assert seen == [False]
     pool.close()
+
+
+def test_ping_without_a_readable_signature_is_called_plainly() -> None:
+    """LIVE-1: a driver ping whose signature cannot be read is called with no arguments."""
+    seen: list[str] = []
+
+    class Pinger:
+        __signature__ = "unreadable"  # inspect.signature raises TypeError on this
+
+        def __call__(self) -> None:
+            seen.append("ping")
+
+    class Raw:
+        ping = Pinger()
+
+        def rollback(self) -> None:
+            pass
+
+        def close(self) -> None:
+            pass
+
+    pool = impl.Pool(Raw, max_size=1, timeout=None, ping=impl.Ping.ON_CHECKOUT)
+    pool.acquire().close()
+    pool.acquire().close()
+    assert seen == ["ping"]
+    pool.close()

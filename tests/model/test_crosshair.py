@@ -75,7 +75,7 @@ DEEP_BUDGET = 60.0
 """CPU seconds per condition in the deep runs (the three-step bug needs about 40)."""
 
 PROOF_BUDGET = 120.0
-"""CPU seconds per proof; they are exhausted in 20 to 40 and stop there."""
+"""CPU seconds per proof; they are exhausted in 27 to 58 here and stop there."""
 
 Entry = Callable[..., Run]
 
@@ -86,8 +86,8 @@ Entry = Callable[..., Run]
 def choices_for(entry: Entry, args: Sequence[object], script: Sequence[str]) -> list[int]:
     """The program that makes ``entry(*args, program)`` take exactly the ops of ``script``.
 
-    ``outcome`` suffixes (``release(a0)#1``) pick the outcome of that index
-    among several (barging).
+    A ``#n`` suffix (``release(a0)#1``) picks the outcome of index ``n``
+    where the op has several (barging).
     """
     choices: list[int] = []
     for text in script:
