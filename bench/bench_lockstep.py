@@ -22,7 +22,7 @@ import time
 def one_run(programs: int, steps: int, fake: bool) -> dict[str, float]:
     """Run the programs once in this process; return counts and seconds."""
     import model
-    from spec._conformance import config_strategy, start
+    from spec._conformance import start
     from spec._lockstep import LockstepFailure
     from spec._profiles import OURS
 
@@ -46,7 +46,6 @@ def one_run(programs: int, steps: int, fake: bool) -> dict[str, float]:
             failures += 1
         finally:
             lockstep.teardown()
-    del config_strategy
     seconds = time.perf_counter() - began
     return {"steps": done, "seconds": seconds, "rate": done / seconds, "divergences": failures}
 

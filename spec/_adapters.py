@@ -14,7 +14,7 @@ from __future__ import annotations
 import gc
 import warnings
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 import model
@@ -280,4 +280,3 @@ class Profile:
     configs: tuple[dict[str, tuple[Any, ...]], ...]
     manual_clock: bool = False
     notes: str = ""
-    ops: frozenset[model.OpKind] = field(default_factory=frozenset)

@@ -274,7 +274,6 @@ def check(
     known: set[str] = set()
     failures: list[LockstepFailure] = []
     configs: list[model.Config] = []
-    total = 0
     for round_no in range(1, rounds + 1):
 
         def tick(n: int, round_no: int = round_no) -> None:
@@ -294,7 +293,6 @@ def check(
             real=real,
             shrink=shrink,
         )
-        total += len(configs) - total
         if failure is None:
             break
         known.add(failure.divergence.rule)

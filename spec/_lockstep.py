@@ -25,13 +25,13 @@ import threading
 import time
 import warnings
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 import model
 from model import Effect, EffectKind, Op, OpKind, Outcome, Refusal, Result, Status
 
-from ._adapters import SESSION_SQL, SETUP_SQL, WORK_SQL, Adapter, drop
+from ._adapters import OPTIONAL_OPS, SESSION_SQL, SETUP_SQL, WORK_SQL, Adapter, drop
 from ._driver import Call, CallKind, RecordingDriver
 
 # How long a pool may take to finish an operation or to park a thread, in
@@ -220,7 +220,7 @@ class Lockstep:
         """Whether the pool's adapter can perform ``op`` (misuse needs a stale handle)."""
         if op.kind in (OpKind.TICK,) and self.clock is None:
             return False
-        if op.kind in _OPTIONAL and op.kind not in self.adapter.supports:
+        if op.kind in OPTIONAL_OPS and op.kind not in self.adapter.supports:
             return False
         if op.actor is not None and not self._holds(op.actor) and op.kind is not OpKind.ACQUIRE:
             hold = self.state.holds[op.actor]
@@ -646,20 +646,6 @@ class Lockstep:
             _TICK.wait(_POLL)
 
 
-_OPTIONAL = frozenset(
-    {
-        OpKind.BEGIN,
-        OpKind.INVALIDATE,
-        OpKind.SOFT_INVALIDATE,
-        OpKind.DETACH,
-        OpKind.DISPOSE,
-        OpKind.END_THREAD,
-        OpKind.CLOSE,
-        OpKind.DROP,
-    }
-)
-
-
 def _raw_id(handle: Any) -> int | None:
     """Find the recording connection behind a handle without knowing the pool's internals."""
     from ._driver import RecordingConnection
@@ -1026,8 +1012,3 @@ def attribute_order(config: model.Config, before: model.State, op: Op) -> str:
     if config.shared and not before.idle:
         return "EXCL-4"
     return "ORDER-1"
-
-
-def project(state: model.State, **changes: Any) -> model.State:
-    """A copy of a model state with some fields replaced (for resynchronising)."""
-    return replace(state, **changes)
