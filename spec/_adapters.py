@@ -28,6 +28,15 @@ WORK_SQL = "SAVEPOINT poolspec_work"
 SESSION_SQL = "PRAGMA cache_size = -1999"
 SETUP_SQL = "PRAGMA cache_size = -2001"
 
+# One model tick is this many seconds on a pool's (manual) clock.
+TICK_SECONDS = 1.0
+
+
+def seconds(ticks: int | None) -> float | None:
+    """A model duration in ticks as a pool's seconds (None stays None: no limit)."""
+    return None if ticks is None else ticks * TICK_SECONDS
+
+
 # Operations an adapter may or may not support, by the model's op kinds.
 OPTIONAL_OPS = frozenset(
     {

@@ -18,7 +18,7 @@ from typing import Any
 
 import model
 
-from ._adapters import OPTIONAL_OPS, SETUP_SQL, OurAdapter, Profile
+from ._adapters import OPTIONAL_OPS, SETUP_SQL, OurAdapter, Profile, seconds
 from ._driver import RecordingDriver
 
 F = model.Fairness
@@ -26,10 +26,6 @@ O = model.IdleOrder  # noqa: E741 - short aliases keep the tables readable
 R = model.ResetMode
 P = model.Ping
 K = model.OpKind
-
-
-def _seconds(ticks: int | None) -> float | None:
-    return None if ticks is None else float(ticks)
 
 
 class FrontDoorAdapter(OurAdapter):
@@ -105,7 +101,7 @@ def build_queuepool(factory: Any, c: model.Config, driver: RecordingDriver, cloc
         driver.connect,
         pool_size=pool_size,
         max_overflow=max_overflow,
-        timeout=_seconds(c.timeout),
+        timeout=seconds(c.timeout),
         use_lifo=c.idle_order is O.LIFO,
         **_sqlalchemy_common(c, clock),
     )
@@ -122,7 +118,7 @@ def build_singletonthreadpool(
     return cls(
         driver.connect,
         pool_size=c.max_size,
-        timeout=_seconds(c.timeout),
+        timeout=seconds(c.timeout),
         **_sqlalchemy_common(c, clock),
     )
 
@@ -181,7 +177,7 @@ def build_pooleddb(factory: Any, c: model.Config, driver: RecordingDriver, clock
         maxconnections=0 if c.max_size is None else c.max_size,
         blocking=c.block,
         reset=_DBUTILS_RESET[c.reset],
-        timeout=_seconds(c.timeout),
+        timeout=seconds(c.timeout),
         clock=clock,
         **_dbutils_common(c, driver),
     )
@@ -203,7 +199,7 @@ def build_sessionpool(factory: Any, c: model.Config, driver: RecordingDriver, cl
     return cls(
         driver.connect,
         pool_limit=0 if c.max_size is None else c.max_size,
-        timeout=_seconds(c.timeout),
+        timeout=seconds(c.timeout),
         clock=clock,
     )
 

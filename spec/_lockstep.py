@@ -31,7 +31,15 @@ from typing import Any
 import model
 from model import Effect, EffectKind, Op, OpKind, Outcome, Refusal, Result, Status
 
-from ._adapters import OPTIONAL_OPS, SESSION_SQL, SETUP_SQL, WORK_SQL, Adapter, drop
+from ._adapters import (
+    OPTIONAL_OPS,
+    SESSION_SQL,
+    SETUP_SQL,
+    TICK_SECONDS,
+    WORK_SQL,
+    Adapter,
+    drop,
+)
 from ._driver import Call, CallKind, RecordingDriver
 
 # How long a pool may take to finish an operation or to park a thread, in
@@ -283,7 +291,7 @@ class Lockstep:
             if kind is OpKind.DISPOSE:
                 return self._pool_wide(lambda: a.dispose(pool))
             if kind is OpKind.TICK:
-                return self._pool_wide(lambda: self.clock.advance(1.0))
+                return self._pool_wide(lambda: self.clock.advance(TICK_SECONDS))
             if kind is OpKind.FAIL_CONNECT:
                 self.driver.fail_next_connects(1)
             elif kind is OpKind.FAIL_PING:

@@ -14,7 +14,14 @@ from typing import Any
 
 import model
 
-from ._adapters import SETUP_SQL, DBUtilsAdapter, OurAdapter, Profile, SQLAlchemyAdapter
+from ._adapters import (
+    SETUP_SQL,
+    DBUtilsAdapter,
+    OurAdapter,
+    Profile,
+    SQLAlchemyAdapter,
+    seconds,
+)
 from ._driver import RecordingDriver
 
 F = model.Fairness
@@ -24,10 +31,6 @@ P = model.Ping
 
 # Long enough never to expire during a lockstep run of a pool on real time.
 REAL_TIMEOUT = 30.0
-
-
-def _seconds(ticks: int | None) -> float | None:
-    return None if ticks is None else float(ticks)
 
 
 def build_ours(factory: Any, c: model.Config, driver: RecordingDriver, clock: Any) -> Any:
@@ -41,7 +44,7 @@ def build_ours(factory: Any, c: model.Config, driver: RecordingDriver, clock: An
         idle_cap=c.idle_cap,
         min_idle=c.min_idle,
         block=c.block,
-        timeout=_seconds(c.timeout),
+        timeout=seconds(c.timeout),
         fairness=impl.Fairness(c.fairness.value),
         max_waiters=c.max_waiters,
         idle_order=impl.IdleOrder(c.idle_order.value),
@@ -50,8 +53,8 @@ def build_ours(factory: Any, c: model.Config, driver: RecordingDriver, clock: An
         reset=impl.ResetMode(c.reset.value),
         session=(SETUP_SQL,) if c.session_setup else (),
         max_usage=c.max_usage,
-        max_lifetime=_seconds(c.max_lifetime),
-        max_idle_time=_seconds(c.max_idle_time),
+        max_lifetime=seconds(c.max_lifetime),
+        max_idle_time=seconds(c.max_idle_time),
         ping=impl.Ping(c.ping.value),
         failures=(driver.OperationalError,) if c.reopen else (),
         clock=clock,
