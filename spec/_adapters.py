@@ -14,7 +14,7 @@ from __future__ import annotations
 import gc
 import warnings
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import model
@@ -230,9 +230,18 @@ class SQLAlchemyAdapter(HandleAdapter):
 
     def refusal(self, exc: BaseException, driver: RecordingDriver) -> model.Refusal | None:
         name = type(exc).__name__
-        if name == "TimeoutError" and type(exc).__module__.startswith("sqlalchemy"):
-            return model.Refusal.TIMEOUT
+        if name == "TimeoutError" and not isinstance(exc, TimeoutError):
+            return model.Refusal.TIMEOUT  # sqlalchemy.exc.TimeoutError, not the builtin
         if name == "InvalidRequestError":
+            return model.Refusal.NOT_HELD
+        if isinstance(exc, AssertionError):
+            # AssertionPool refuses a second checkout with an AssertionError that
+            # says so; a bare one comes from using a proxy after closing it
+            if "already checked out" in str(exc):
+                return model.Refusal.EXHAUSTED
+            return model.Refusal.NOT_HELD
+        if isinstance(exc, AttributeError) and "'NoneType'" in str(exc):
+            # a closed proxy has dropped its DB-API connection (EXCL-3 in CONFORMANCE.md)
             return model.Refusal.NOT_HELD
         return _driver_refusal(exc, driver)
 
@@ -281,6 +290,17 @@ class Profile:
         manual_clock: the pool runs on the harness's manual clock, so ticks
             may be drawn.
         notes: what the profile leaves out and why.
+        default: ``module:attribute`` of the pool built when no factory is given.
+        keywords: per model parameter, the constructor keyword a pool needs to
+            express any value but the model's default; a factory without that
+            keyword (an older release, a look-alike) is drawn only the default.
+        virtual_time: the pool reads the wall clock itself (``time.time()``),
+            so the modules that define it read the harness's manual clock
+            instead, for the length of a run.
+        lenient_release: giving back a handle twice is silently accepted (a
+            documented design choice): no refusal, and nothing may happen.
+        skip_ops: the operations not drawn under a configuration, where the
+            pool's documented design makes the model's outcome not apply.
     """
 
     name: str
@@ -289,3 +309,8 @@ class Profile:
     configs: tuple[dict[str, tuple[Any, ...]], ...]
     manual_clock: bool = False
     notes: str = ""
+    default: str = ""
+    keywords: dict[str, str] = field(default_factory=dict)
+    virtual_time: bool = False
+    lenient_release: bool = False
+    skip_ops: Callable[[model.Config], frozenset[model.OpKind]] | None = None
