@@ -247,10 +247,16 @@ class SQLAlchemyAdapter(HandleAdapter):
 
 
 class DBUtilsAdapter(HandleAdapter):
-    """Drives pools of DBUtils' shape: ``connection()`` returns a handle with ``close()``."""
+    """Drives pools of DBUtils' shape: ``connection()`` returns a handle with ``close()``.
+
+    DBUtils' ``close()`` of a pool closes the idle connections and leaves the
+    pool usable: the spec's ``dispose()``, so it is driven as that (the
+    spec's ``close()``, which refuses later checkouts, has no DBUtils
+    counterpart; teardown still calls ``close()`` to let go of everything).
+    """
 
     name = "dbutils"
-    supports = frozenset({model.OpKind.BEGIN, model.OpKind.CLOSE, model.OpKind.DROP})
+    supports = frozenset({model.OpKind.BEGIN, model.OpKind.DISPOSE, model.OpKind.DROP})
 
     def acquire(self, pool: Any) -> Any:
         return pool.connection()
@@ -262,7 +268,7 @@ class DBUtilsAdapter(HandleAdapter):
         raise NotImplementedError("DBUtils handles cannot be detached")
 
     def dispose(self, pool: Any) -> None:
-        raise NotImplementedError("DBUtils pools have no dispose()")
+        pool.close()
 
     def refusal(self, exc: BaseException, driver: RecordingDriver) -> model.Refusal | None:
         name = type(exc).__name__
@@ -274,6 +280,24 @@ class DBUtilsAdapter(HandleAdapter):
 
 
 Builder = Callable[[Any, model.Config, RecordingDriver, Any], Any]
+
+
+@dataclass(frozen=True)
+class Avoid:
+    """A known divergence a profile steers around: these operations are not drawn when ``when``.
+
+    Attributes:
+        rule: the rule the pool is known to break this way.
+        ops: the operations not drawn.
+        when: ``(config, state, op) -> bool``: whether ``op`` is not drawn now.
+        why: one line for the report: what the pool does, and whether it is a
+            documented design choice or a known bug.
+    """
+
+    rule: str
+    ops: frozenset[model.OpKind]
+    when: Callable[[model.Config, model.State, model.Op], bool]
+    why: str
 
 
 @dataclass(frozen=True)
@@ -299,8 +323,9 @@ class Profile:
             instead, for the length of a run.
         lenient_release: giving back a handle twice is silently accepted (a
             documented design choice): no refusal, and nothing may happen.
-        skip_ops: the operations not drawn under a configuration, where the
-            pool's documented design makes the model's outcome not apply.
+        avoid: known divergences the run steers around (not drawn), so that a
+            pool's documented design choices and known bugs do not hide other
+            bugs behind the same rule; ``strict`` runs draw them anyway.
     """
 
     name: str
@@ -313,4 +338,4 @@ class Profile:
     keywords: dict[str, str] = field(default_factory=dict)
     virtual_time: bool = False
     lenient_release: bool = False
-    skip_ops: Callable[[model.Config], frozenset[model.OpKind]] | None = None
+    avoid: tuple[Avoid, ...] = ()

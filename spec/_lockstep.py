@@ -38,6 +38,7 @@ from ._adapters import (
     TICK_SECONDS,
     WORK_SQL,
     Adapter,
+    Avoid,
     drop,
 )
 from ._driver import Call, CallKind, RecordingDriver
@@ -224,6 +225,8 @@ class LockstepFailure(AssertionError):  # noqa: N818 - pytest shows it as a fail
         self.divergence = divergence
         self.steps = list(steps)
         self.config: model.Config | None = None
+        # True when replaying the program did not fail again (a race, or timing)
+        self.flaky = False
         lines = [str(divergence), "steps:"] + [f"  {i}. {s}" for i, s in enumerate(steps, 1)]
         super().__init__("\n".join(lines))
 
@@ -241,7 +244,8 @@ class Lockstep:
         lenient_release: a second release of the same handle may be silently
             accepted, doing nothing, where the model refuses it (a pool's
             documented design choice; anything it does is still compared).
-        skip: operations not to draw (the profile's documented exclusions).
+        avoid: known divergences to steer around (``Avoid``: operations not
+            drawn in some states).
         inline: run every operation on the calling thread (``InlineActor``);
             only for one actor, whose operations never block.
     """
@@ -256,7 +260,7 @@ class Lockstep:
         clock: Any = None,
         *,
         lenient_release: bool = False,
-        skip: frozenset[OpKind] = frozenset(),
+        avoid: tuple[Avoid, ...] = (),
         inline: bool = False,
     ) -> None:
         self.config = config
@@ -283,7 +287,7 @@ class Lockstep:
         self._wake_sets: list[frozenset[int]] = []
         self.teardown_errors: list[BaseException] = []
         self.lenient_release = lenient_release
-        self.skip = skip
+        self.avoid = avoid
         # run last at teardown, in order (a profile's undo of what it patched)
         self.cleanups: list[Callable[[], None]] = []
         self._match_initial(start)
@@ -294,7 +298,7 @@ class Lockstep:
         """Whether the pool's adapter can perform ``op`` (misuse needs a stale handle)."""
         if op.kind in (OpKind.TICK,) and self.clock is None:
             return False
-        if op.kind in self.skip:
+        if any(op.kind in a.ops and a.when(self.config, self.state, op) for a in self.avoid):
             return False
         if op.kind in OPTIONAL_OPS and op.kind not in self.adapter.supports:
             return False
@@ -602,6 +606,8 @@ class Lockstep:
         found = _match_effects(list(out.effects), obs.effects, mapping)
         if found is not None:
             rule = attribute_effects(self.config, before, op, out, obs, self.to_model)
+            if self._handed_other_idle(before, op, obs):
+                rule = "ORDER-1"  # it took another idle connection, so its calls differ too
             return Divergence(rule, "driver calls differ", *found)
         # a handed-out connection is matched by its driver identity
         if expected.status is Status.GOT and expected.conn is not None:
@@ -660,6 +666,18 @@ class Lockstep:
             f"at most {cap} open",
             f"{len(pooled)} open: driver #{', #'.join(map(str, sorted(pooled)))}",
         )
+
+    def _handed_other_idle(self, before: model.State, op: Op, obs: Observed) -> bool:
+        """Whether a checkout handed out an idle connection other than the one its order names."""
+        c = self.config
+        if op.kind is not OpKind.ACQUIRE or obs.result.status is not Status.GOT:
+            return False
+        if not before.idle or c.per_thread or c.shared:
+            return False
+        handed = self._handle_conn(op.actor)
+        got = self.to_model.get(handed) if handed is not None else None
+        expected = before.idle[0] if c.idle_order is model.IdleOrder.FIFO else before.idle[-1]
+        return got is not None and got in before.idle and got != expected
 
     def _handle_conn(self, actor: int | None) -> int | None:
         """The driver id of the connection the actor's handle uses, found via the driver log."""
@@ -798,18 +816,18 @@ _FRESH = frozenset({EffectKind.CONNECT, EffectKind.SETUP})
 def _per_conn(effects: list[Effect]) -> dict[int | None, list[EffectKind]]:
     """Effects grouped per connection, in order.
 
-    Two calls that change nothing anyone can see are dropped, because pools
+    Calls that change nothing anyone can see are dropped, because pools
     differ on whether they bother: a reset right before the close of the same
-    connection, and a rollback of a connection nobody has used since its
-    connect (and session setup).
+    connection, and a rollback or a ping of a connection nobody has used since
+    its connect (and session setup).
     """
     grouped: dict[int | None, list[EffectKind]] = {}
     for e in effects:
         calls = grouped.setdefault(e.conn, [])
         if e.kind is EffectKind.CLOSE and calls and calls[-1] in _RESETS:
             calls.pop()
-        if e.kind is EffectKind.ROLLBACK and calls and calls[-1] in _FRESH:
-            continue  # nothing to roll back on a connection nobody has used yet
+        if e.kind in (EffectKind.ROLLBACK, EffectKind.PING) and calls and calls[-1] in _FRESH:
+            continue  # nothing to roll back, or to doubt, on a connection nobody has used yet
         calls.append(e.kind)
     return grouped
 
@@ -914,6 +932,7 @@ def attribute_effects(
     model_closes = sum(e.kind is EffectKind.CLOSE for e in out.effects)
     if (
         extra_connects > 0
+        and kind not in _STATEMENTS  # a reopen in place: the LIVE rules below judge it
         and config.max_size is not None
         and len(before.conns) - model_closes >= config.max_size
         and not any(e.kind is EffectKind.CLOSE for e in obs.effects)
@@ -971,6 +990,9 @@ def attribute_effects(
         OpKind.TICK: "WAIT-2",
     }
     return table.get(kind, "CAP-5")
+
+
+_STATEMENTS = frozenset({OpKind.WORK, OpKind.SET_SESSION, OpKind.COMMIT, OpKind.ROLLBACK})
 
 
 def _took_other_idle(
@@ -1042,6 +1064,13 @@ def attribute_result(
         if want.refusal is Refusal.CLOSED or seen.refusal is Refusal.CLOSED:
             return "CLOSE-1"
         if want.refusal is Refusal.CONNECT_FAILED or seen.refusal is Refusal.CONNECT_FAILED:
+            gate = _kinds(out.effects)
+            if want.refusal is Refusal.CONNECT_FAILED and EffectKind.CLOSE in gate:
+                # the checkout gate closed a connection and could not replace it:
+                # handing out anything else breaks the gate's rule, not the slot's
+                return "LIVE-1" if EffectKind.PING in gate else "RETIRE-4"
+            if want.status is Status.GOT and any(c.stale for c in before.conns):
+                return "INV-2"  # it tried to replace a soft-invalidated connection still in use
             return "CONN-1"
         if want.refusal is Refusal.TOO_MANY_WAITERS or seen.refusal is Refusal.TOO_MANY_WAITERS:
             return "WAIT-6"
@@ -1087,7 +1116,18 @@ def attribute_wakeups(
         return "WAIT-2"
     missing = set(want) - set(seen)
     extra = set(seen) - set(want)
+    hold = before.holds[op.actor] if op.actor is not None else None
+    if (
+        op.kind in (OpKind.RELEASE, OpKind.DROP)
+        and hold is not None
+        and before.has_conn(hold.conn)
+        and not before.conn(hold.conn).alive
+    ):
+        return "CAP-5"  # a dead connection given back must be closed and its slot passed on
     if any(r.refusal is Refusal.CONNECT_FAILED for r in want.values()):
+        gate = _kinds(out.effects)
+        if EffectKind.CLOSE in gate and EffectKind.PING in gate:
+            return "LIVE-1"  # the waiter's connection failed its ping and was not replaced
         return "CONN-1"
     if missing and extra:
         return "WAIT-5"

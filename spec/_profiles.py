@@ -9,28 +9,17 @@ barging: it never promised strict FIFO).
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 import model
 
-from ._adapters import (
-    SETUP_SQL,
-    DBUtilsAdapter,
-    OurAdapter,
-    Profile,
-    SQLAlchemyAdapter,
-    seconds,
-)
+from ._adapters import SETUP_SQL, OurAdapter, Profile, seconds
 from ._driver import RecordingDriver
 
 F = model.Fairness
 O = model.IdleOrder  # noqa: E741 - short aliases keep the tables readable
 R = model.ResetMode
 P = model.Ping
-
-# Long enough never to expire during a lockstep run of a pool on real time.
-REAL_TIMEOUT = 30.0
 
 
 def build_ours(factory: Any, c: model.Config, driver: RecordingDriver, clock: Any) -> Any:
@@ -90,104 +79,11 @@ OURS = Profile(
 )
 
 
-def build_sqlalchemy_queuepool(
-    factory: Any, c: model.Config, driver: RecordingDriver, clock: Any
-) -> Any:
-    """Build a ``QueuePool``-shaped pool: pool_size = idle cap, overflow = the rest of the cap."""
-    del clock
-    # SQLAlchemy logs every reset that fails on a killed connection; the
-    # harness reports what matters, so keep its log quiet.
-    logging.getLogger("sqlalchemy.pool").setLevel(logging.CRITICAL)
-    if factory is None:
-        from sqlalchemy.pool import QueuePool
-
-        factory = QueuePool
-    assert c.max_size is not None
-    pool_size = c.kept_idle if c.kept_idle is not None else c.max_size
-    reset = {R.ROLLBACK: "rollback", R.COMMIT: "commit", R.NONE: None}[c.reset]
-    return factory(
-        driver.connect,
-        pool_size=pool_size,
-        max_overflow=c.max_size - pool_size,
-        timeout=REAL_TIMEOUT,
-        use_lifo=c.idle_order is O.LIFO,
-        reset_on_return=reset,
-    )
-
-
-SQLALCHEMY_QUEUEPOOL = Profile(
-    name="sqlalchemy-queuepool",
-    adapter=SQLAlchemyAdapter(),
-    build=build_sqlalchemy_queuepool,
-    configs=(
-        {
-            "max_size": (1, 2, 3),
-            "idle_cap": (None, 1),
-            "fairness": (F.BARGING,),
-            "idle_order": (O.FIFO, O.LIFO),
-            "reset": (R.ROLLBACK, R.COMMIT, R.NONE),
-        },
-    ),
-    notes=(
-        "pre_ping needs a dialect and recycle reads the wall clock, so ping and "
-        "retirement are not drawn; the timeout is a real 30 s that never expires."
-    ),
-)
-
-
-def build_dbutils_pooleddb(
-    factory: Any, c: model.Config, driver: RecordingDriver, clock: Any
-) -> Any:
-    """Build a ``PooledDB``-shaped pool, translating to its legacy spellings at this edge."""
-    del clock
-    if factory is None:
-        from dbutils.pooled_db import PooledDB  # type: ignore[import-untyped]
-
-        factory = PooledDB
-    return factory(
-        driver,
-        mincached=c.min_idle,
-        maxcached=0 if c.idle_cap is None else c.idle_cap,
-        maxshared=0,
-        maxconnections=0 if c.max_size is None else c.max_size,
-        blocking=c.block,
-        setsession=[SETUP_SQL] if c.session_setup else None,
-        reset=c.reset is R.ROLLBACK,
-        failures=(driver.OperationalError,),
-        ping=1 if c.ping is P.ON_CHECKOUT else 0,
-    )
-
-
-DBUTILS_POOLEDDB = Profile(
-    name="dbutils-pooleddb",
-    adapter=DBUtilsAdapter(),
-    build=build_dbutils_pooleddb,
-    configs=(
-        {
-            "max_size": (1, 2, 3),
-            "idle_cap": (None, 1),
-            "min_idle": (0, 1),
-            "block": (True, False),
-            "fairness": (F.BARGING,),
-            "reset": (R.ROLLBACK, R.ROLLBACK_IF_BEGUN),
-            "session_setup": (False, True),
-            "ping": (P.NEVER, P.ON_CHECKOUT),
-            "reopen": (True,),
-        },
-    ),
-    notes=(
-        "DBUtils always has failure types (an empty tuple crashes its connect), so "
-        "it always reopens; maxusage counts statements rather than checkouts, and waiting has no "
-        "timeout, so neither is drawn; maxshared=0 (dedicated connections only)."
-    ),
-)
-
-
 def _all_profiles() -> dict[str, Profile]:
     from ._frontdoor_profiles import FRONT_DOOR_PROFILES
+    from ._thirdparty import THIRD_PARTY_PROFILES
 
-    ours = (OURS, *FRONT_DOOR_PROFILES)
-    return {p.name: p for p in (*ours, SQLALCHEMY_QUEUEPOOL, DBUTILS_POOLEDDB)}
+    return {p.name: p for p in (OURS, *FRONT_DOOR_PROFILES, *THIRD_PARTY_PROFILES)}
 
 
 PROFILES: dict[str, Profile] = _all_profiles()

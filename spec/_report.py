@@ -30,6 +30,10 @@ def format_check(report: CheckReport) -> str:
             lines.append(f"  config: {config_text(v.config)}")
         for i, s in enumerate(v.steps, 1):
             lines.append(f"  {i:>2}. {s}")
+    if report.avoided:
+        lines.append("")
+        lines.append("known divergences steered around (--strict draws them):")
+        lines.extend(f"  {line}" for line in report.avoided)
     passed = sum(1 for v in report.verdicts if v.status == "pass")
     failed = len(report.failed)
     na = sum(1 for v in report.verdicts if v.status == "n/a")
@@ -67,6 +71,7 @@ def check_json(report: CheckReport) -> dict[str, Any]:
         "examples": report.examples,
         "seconds": round(report.seconds, 2),
         "rules": [_verdict_json(v) for v in report.verdicts],
+        "avoided": list(report.avoided),
     }
 
 
