@@ -112,12 +112,14 @@ TooManyConnections = TooManyConnectionsError
 
 @contextmanager
 def _released_as_invalid() -> Iterator[None]:
-    """Raise the engine's ``ConnectionReleased`` under DBUtils' name."""
+    """Raise the engine's ``ConnectionReleased`` under DBUtils' name.
+
+    Only the engine's handle and cursor run inside, and they never raise
+    DBUtils' ``InvalidConnection`` themselves.
+    """
     try:
         yield
     except ConnectionReleased as exc:
-        if isinstance(exc, InvalidConnectionError):
-            raise
         raise InvalidConnectionError(str(exc)) from exc
 
 
@@ -294,8 +296,10 @@ class DBUtilsConnection:
         Raises:
             InvalidConnection: the handle was closed already.
         """
-        with _released_as_invalid():
+        try:  # not _released_as_invalid(): a generator context costs more than the return
             self._conn.close()
+        except ConnectionReleased as exc:  # the engine's handle: never InvalidConnection itself
+            raise InvalidConnectionError(str(exc)) from exc
         engine = self._ends_thread
         if engine is not None:
             try:
@@ -390,11 +394,11 @@ def _session(value: object) -> tuple[str, ...]:
         return ()
     if isinstance(value, str):
         raise TypeError(f"setsession must be a list of SQL statements, got the str {value!r}")
-    if not isinstance(value, Sequence):
+    if not isinstance(value, Sequence) or isinstance(value, bytes | bytearray):
         raise TypeError(f"setsession must be a list of SQL statements, got {value!r}")
     for sql in value:
         if not isinstance(sql, str):
-            raise TypeError(f"setsession statements must be str, got {sql!r}")
+            raise TypeError(f"setsession statements must be str, got {sql!r} in {value!r}")
     return tuple(value)
 
 

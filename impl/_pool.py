@@ -22,6 +22,15 @@ operation:
    oldest waiter, which connects in it in its own thread; if that connect
    fails, its error reaches that waiter and the next waiter tries.
 
+The hot path: a plain pool (one holder per connection, no checkout gate, no
+listeners) checks out in :meth:`Pool.acquire` and takes connections back in
+:meth:`Pool._release`, one short locked section each; a checkout that finds
+the pool at its cap queues there too. Waiters block on their thread's
+:class:`~impl._records.Signal` with the default seams (a lock whoever resolves
+the slot releases: the woken thread needs no pool lock), else on a condition
+from the ``Sync`` seam through the ``Clock`` seam, so manual clocks and the
+race scheduler see every wait.
+
 Listeners are notifications: they run outside the lock, after the state they
 describe is settled, and an ``Exception`` they raise is logged and ignored so
 a faulty listener cannot corrupt the pool. A ``BaseException`` propagates,
@@ -55,8 +64,8 @@ from ._errors import (
     TooManyWaiters,
 )
 from ._handle import PooledConnection
-from ._records import Binding, ConnRecord, Resolution, ThreadToken, WaitSlot
-from ._seams import Clock, DefaultSync, Sync, SystemClock
+from ._records import Binding, ConnRecord, Resolution, Signal, ThreadToken, WaitSlot
+from ._seams import Clock, ConditionLike, DefaultSync, Sync, SystemClock
 
 _log = logging.getLogger(__name__)
 
@@ -101,6 +110,13 @@ class _Action(Enum):
     JOIN = "join"  # shared mode: join a connection in use
     REENTER = "reenter"  # per-thread mode: nested checkout
     WAIT = "wait"  # queued: wait for a resolution
+
+
+#: Enum members the hand-off path reads, bound once: on CPython 3.11 reading a
+#: member through its class (``Resolution.HANDOFF``) costs more than a lock round trip.
+_HANDOFF = Resolution.HANDOFF
+_TIMEOUT = Resolution.TIMEOUT
+_VALIDATE = _Action.VALIDATE
 
 
 @final
@@ -193,11 +209,13 @@ class Pool:
         "_local",
         "_lock",
         "_max_size",
+        "_native",
         "_open",
         "_orphans",
         "_per_thread",
         "_quick_back",
         "_quick_out",
+        "_quick_queue",
         "_quick_reset",
         "_seq",
         "_sharing",
@@ -253,6 +271,8 @@ class Pool:
         self._clock: Clock = SystemClock() if clock is None else clock
         self._sync: Sync = DefaultSync() if sync is None else sync
         self._lock = self._sync.lock()
+        # real time and threading's own primitives: waiters block on a Signal
+        self._native = type(self._clock) is SystemClock and type(self._sync) is DefaultSync
         self._connect_cond = (
             None if config.max_connecting is None else self._sync.condition(self._lock)
         )
@@ -270,12 +290,6 @@ class Pool:
             or config.max_lifetime is not None
             or config.max_idle_time is not None
         )
-        # The hot path (acquire and _release): one holder per connection, no
-        # checkout gate, a reset of at most one call. Anything else, and any
-        # listener, takes the general path.
-        plain = not config.per_thread and not config.shared
-        self._quick_out = plain and not self._gated
-        self._quick_back = plain and config.max_idle_time is None and config.reset in _QUICK_RESETS
         self._quick_reset = _QUICK_RESETS.get(config.reset)
         # State, guarded by the lock.
         self._idle: deque[ConnRecord] = deque()
@@ -293,10 +307,33 @@ class Pool:
         self._failed_connects = 0
         self._wait_time = 0.0
         self._listeners: dict[str, tuple[Listener, ...]] = {}
-        # Per-thread mode: each thread's binding, and the bindings of ended threads.
+        self._quick_out = self._quick_back = self._quick_queue = False
+        self._update_quick_locked()
+        # Each thread's wait condition and (per-thread mode) binding; the
+        # bindings of ended threads.
         self._local = threading.local()
         self._orphans: deque[Binding] = deque()
         self._prefill(config.min_idle)
+
+    def _update_quick_locked(self) -> None:
+        """Decide whether checkouts and returns may take the hot path (lock held).
+
+        The hot path (:meth:`acquire`, :meth:`_release`) serves an open pool
+        without listeners whose connections have one holder each, no checkout
+        gate and a reset of at most one call. Called when the listeners change
+        and when the pool closes; the hot path reads the flags without the lock
+        and re-checks under it what a concurrent change could break.
+        """
+        config = self._config
+        plain = (
+            not config.per_thread and not config.shared and not self._listeners and not self._closed
+        )
+        self._quick_out = plain and not self._gated
+        # the hot path may also queue a checkout that finds the pool at its cap
+        self._quick_queue = (
+            config.block and config.max_size is not None and config.max_waiters is None
+        )
+        self._quick_back = plain and config.max_idle_time is None and config.reset in _QUICK_RESETS
 
     def _prefill(self, count: int) -> None:
         """Open ``count`` idle connections (CAP-3); on failure close them and re-raise."""
@@ -351,21 +388,43 @@ class Pool:
             PoolMisuse: per-thread mode: this thread's connection is being
                 given back by another thread right now.
             ValueError: a bad ``timeout``.
+            TypeError: a ``timeout`` that is not a number.
             Exception: the driver's error from a connect this checkout needed.
         """
-        taken = None
+        taken = slot = None
         if self._quick_out and timeout is _DEFAULT:
-            with self._lock:  # decide: the idle connection to hand out, if there is one
+            # acquire/release rather than ``with``: half the cost on CPython 3.11
+            lock = self._lock
+            lock.acquire()  # decide: the idle connection to hand out, or queue at the cap
+            try:
+                # no closed check: close() empties the idle deque, and nothing goes idle after
                 idle = self._idle
-                if idle and not self._closed:
+                if idle:
                     taken = idle.pop() if self._lifo else idle.popleft()
-                    taken.holders = 1
-            if taken is not None and not taken.stale and not self._listeners:
-                taken.uses += 1
-                frame = sys._getframe(stacklevel)
-                return PooledConnection(self, taken, frame.f_code, frame.f_lasti)
+                elif (
+                    self._quick_queue
+                    and (cap := self._max_size) is not None
+                    and self._open >= cap
+                    and not self._closed
+                ):
+                    slot = self._queue_locked(self._config.timeout)
+            finally:
+                lock.release()
+            if slot is not None:
+                # at the cap: wait in line; a hand-off is served here, the rest below
+                resolved, taken = self._await(slot)
+                if taken is None:  # a slot to connect in, or (barging) a retry
+                    frame = sys._getframe(stacklevel)
+                    return self._checkout(
+                        timeout, frame.f_code, frame.f_lasti, None, slot, resolved
+                    )
+            if taken is not None:
+                taken.holders = 1  # its only holder; ``uses`` counts only with max_usage
+                if taken.uncommon is None or not taken.stale:  # uncommon None: not stale
+                    frame = sys._getframe(stacklevel)
+                    return PooledConnection(self, taken, frame.f_code, frame.f_lasti)
         frame = sys._getframe(stacklevel)
-        return self._checkout(timeout, frame.f_code, frame.f_lasti, taken)
+        return self._checkout(timeout, frame.f_code, frame.f_lasti, taken, slot)
 
     #: Check out a connection: the same as :meth:`acquire` (an alias, so the
     #: checkout site recorded is the caller's).
@@ -375,9 +434,12 @@ class Pool:
         """Give back a connection: the same as ``conn.close()``, checking it comes from here.
 
         Raises:
+            TypeError: ``conn`` is not a pooled connection handle.
             ForeignConnection: ``conn`` was checked out from another pool.
             ConnectionReleased: ``conn`` was already released.
         """
+        if not isinstance(conn, PooledConnection):
+            raise TypeError(f"release() takes a PooledConnection, got {conn!r}")
         if conn._pool is not self:
             raise ForeignConnection(f"{conn!r} belongs to another pool ({conn._pool!r})")
         conn.close()
@@ -416,6 +478,7 @@ class Pool:
             if self._closed:
                 return
             self._closed = True
+            self._update_quick_locked()
             doomed = self._take_idle_locked()
             if self._waiters:
                 now = self._clock.now()
@@ -479,11 +542,15 @@ class Pool:
 
         Raises:
             ValueError: an unknown event.
+            TypeError: ``fn`` is not callable.
         """
-        if event not in EVENTS:
+        if not isinstance(event, str) or event not in EVENTS:
             raise ValueError(f"unknown event {event!r}; known: {', '.join(sorted(EVENTS))}")
+        if not callable(fn):
+            raise TypeError(f"a listener must be callable, got {fn!r}")
         with self._lock:  # decide: the new listener list
             self._listeners[event] = (*self._listeners.get(event, ()), fn)
+            self._update_quick_locked()
 
     def remove_listener(self, event: str, fn: Listener) -> None:
         """Stop calling ``fn`` on ``event``.
@@ -500,6 +567,7 @@ class Pool:
                 self._listeners[event] = tuple(fns)
             else:
                 del self._listeners[event]
+            self._update_quick_locked()
 
     def __enter__(self) -> Pool:
         """The pool itself."""
@@ -528,10 +596,18 @@ class Pool:
         code: CodeType,
         lasti: int,
         taken: ConnRecord | None = None,
+        slot: WaitSlot | None = None,
+        resolved: _Action | None = None,
     ) -> PooledConnection:
-        """The general checkout; ``taken`` is an idle connection the hot path already took."""
+        """The general checkout, or the rest of one the hot path began.
+
+        ``taken``: an idle or handed-over connection the hot path took.
+        ``slot``: the wait slot the hot path queued the checkout in, and
+        ``resolved`` what its wait came to: CONNECT (a slot to connect in) or
+        WAIT (barging: decide again).
+        """
         wait_for: float | None
-        if timeout is _Default.TIMEOUT:
+        if timeout is _DEFAULT:
             wait_for = self._config.timeout
         else:
             wait_for = timeout
@@ -540,6 +616,10 @@ class Pool:
                     raise ValueError(
                         f"timeout applies only when block=True, got timeout={wait_for}"
                     )
+                if isinstance(wait_for, bool) or not isinstance(wait_for, int | float):
+                    raise TypeError(
+                        f"timeout must be a number of seconds or None, got {wait_for!r}"
+                    )
                 if not wait_for > 0:
                     raise ValueError(f"timeout must be > 0 seconds or None, got {wait_for!r}")
         binding = None
@@ -547,13 +627,16 @@ class Pool:
             if self._orphans:
                 self._sweep()
             binding = self._binding()
-        slot = None
         rec: ConnRecord | None = None
         deadline = None
-        if self._connect_cond is not None and wait_for is not None:
+        if self._connect_cond is not None and wait_for is not None and slot is None:
             # the whole checkout, a wait for a connect to start included, has one deadline
             deadline = self._clock.now() + wait_for
+        action: _Action
         while taken is None:
+            if resolved is _Action.CONNECT:
+                action = _Action.CONNECT
+                break
             with self._lock:  # decide: reenter, validate one we had, connect, share, or queue
                 action, rec, slot = self._decide_locked(binding, wait_for, deadline, slot)
             if action is _Action.WAIT:
@@ -634,16 +717,21 @@ class Pool:
                 raise TooManyWaiters(
                     f"{len(self._waiters)} threads wait already, max_waiters={limit}"
                 )
-            start = self._clock.now()
-            if deadline is None and timeout is not None:
-                deadline = start + timeout
-            slot = WaitSlot(self._sync.condition(self._lock), start, deadline)
-            self._waiters.append(slot)
+            slot = self._queue_locked(timeout, deadline)
         else:
             # barging: a woken waiter that lost the race keeps its seniority
             slot.outcome = None
             self._waiters.appendleft(slot)
         return _Action.WAIT, None, slot
+
+    def _queue_locked(self, timeout: float | None, deadline: float | None = None) -> WaitSlot:
+        """Queue the calling thread as the newest waiter (lock held); ``deadline`` wins if given."""
+        start = self._clock.now()
+        if deadline is None and timeout is not None:
+            deadline = start + timeout
+        slot = WaitSlot(self._waker(), start, deadline)
+        self._waiters.append(slot)
+        return slot
 
     def _await(self, slot: WaitSlot) -> tuple[_Action, ConnRecord | None]:
         """Wait until the slot is resolved; translate the resolution into an action.
@@ -654,44 +742,96 @@ class Pool:
         """
         give_back: list[ConnRecord] = []
         try:
-            with self._lock:  # decide: wait for this slot's resolution; expire it when due
+            if self._native:
+                outcome = self._wait_signal(slot, give_back)
+            else:
                 try:
+                    self._lock.acquire()
+                except BaseException:
+                    self._lock_anyway()  # interrupted while locking: leave the line first
+                    try:  # decide: give back what it was handed, or leave the line
+                        self._abandon_locked(slot, give_back)
+                    finally:
+                        self._lock.release()
+                    raise
+                try:  # decide: wait for this slot's resolution; expire it when due
                     outcome = self._wait_locked(slot)
                 except BaseException:
                     self._abandon_locked(slot, give_back)
                     raise
-                if outcome is Resolution.TIMEOUT:
-                    in_use = self._open - len(self._idle) - self._bound_idle
-                    message = (
-                        f"no connection within {slot.timeout or 0.0:.2f} s: {in_use} of "
-                        f"{self._max_size} in use, {len(self._waiters)} waiting"
-                    )
+                finally:
+                    self._lock.release()
         finally:
-            self._discard_all(give_back)
-        if outcome is Resolution.HANDOFF:
-            return _Action.VALIDATE, slot.rec
+            if give_back:
+                self._discard_all(give_back)
+        if outcome is _HANDOFF:
+            return _VALIDATE, slot.rec
         if outcome is Resolution.PERMIT:
             return _Action.CONNECT, None
         if outcome is Resolution.RETRY:
             return _Action.WAIT, None
         if outcome is Resolution.TIMEOUT:
-            raise PoolTimeout(message)
+            with self._lock:  # decide: nothing; read the counts for the message
+                in_use = self._open - len(self._idle) - self._bound_idle
+                waiting = len(self._waiters)
+            raise PoolTimeout(
+                f"no connection within {slot.timeout or 0.0:.2f} s: {in_use} of "
+                f"{self._max_size} in use, {waiting} waiting"
+            )
         raise PoolClosed("the pool was closed while waiting for a connection")
+
+    def _wait_signal(self, slot: WaitSlot, give_back: list[ConnRecord]) -> Resolution:
+        """Default seams: block on the thread's signal, the pool lock free, until resolved.
+
+        Whoever resolves the slot sets its outcome under the pool lock before
+        it signals, so a woken waiter reads it without the lock. When the
+        deadline passes first, the waiter takes the lock and leaves the line,
+        unless it was resolved just then.
+        """
+        signal = slot.cond
+        assert isinstance(signal, Signal)
+        deadline = slot.deadline
+        lock = self._lock
+        try:
+            if deadline is None:
+                signal.wait(None)
+            elif not ((remaining := deadline - self._clock.now()) > 0 and signal.wait(remaining)):
+                lock.acquire()
+                try:  # decide: out of time: leave the line, unless resolved just now
+                    if slot.outcome is None:
+                        self._waiters.remove(slot)
+                        self._resolve_locked(slot, _TIMEOUT, self._clock.now())  # WAIT-2
+                    signal.rearm()  # the resolution signalled it: hold it again
+                finally:
+                    lock.release()
+        except BaseException:
+            self._lock_anyway()  # interrupted, even while locking: leave the line first
+            try:  # decide: give back what it was handed; the signal is held again
+                self._abandon_locked(slot, give_back)
+                signal.rearm()
+            finally:
+                lock.release()
+            raise
+        outcome = slot.outcome
+        assert outcome is not None
+        return outcome
 
     def _wait_locked(self, slot: WaitSlot) -> Resolution:
         """Block (lock held) until someone resolves the slot or its deadline passes."""
         clock = self._clock
+        cond = slot.cond
+        assert not isinstance(cond, Signal)
         while slot.outcome is None:
             deadline = slot.deadline
             if deadline is None:
-                clock.wait(slot.cond, None)
+                clock.wait(cond, None)
                 continue
             now = clock.now()
             if now >= deadline:
                 self._waiters.remove(slot)
                 self._resolve_locked(slot, Resolution.TIMEOUT, now)  # WAIT-2
                 break
-            clock.wait(slot.cond, deadline - now)
+            clock.wait(cond, deadline - now)
         outcome = slot.outcome
         assert outcome is not None
         return outcome
@@ -714,6 +854,22 @@ class Pool:
             self._serve_locked()
         elif outcome is Resolution.RETRY:
             self._serve_locked()  # pass the wake-up on
+
+    def _waker(self) -> ConditionLike | Signal:
+        """What the calling thread waits on, made at its first wait and kept.
+
+        With the default seams a :class:`Signal`, else a condition on the pool
+        lock from the ``Sync`` seam (waited on through the ``Clock`` seam). A
+        thread waits for one slot at a time, so one per thread suffices;
+        building a ``threading.Condition`` costs more than the rest of a hand-off.
+        """
+        local = self._local
+        waker: ConditionLike | Signal | None = getattr(local, "waker", None)
+        if waker is None:
+            sync = self._sync
+            waker = Signal(sync.lock()) if self._native else sync.condition(self._lock)
+            local.waker = waker
+        return waker
 
     def _binding(self) -> Binding:
         """The calling thread's binding, made on its first checkout."""
@@ -830,6 +986,7 @@ class Pool:
         cond = self._connect_cond
         if cond is not None:
             self._enter_connecting(cond, deadline)
+        interrupt: BaseException | None = None
         try:
             try:
                 raw = self._connect()
@@ -849,20 +1006,48 @@ class Pool:
                 raise
         finally:
             if cond is not None:
-                with self._lock:  # decide: one connect fewer in progress; wake a queued one
-                    self._connecting -= 1
-                    cond.notify()
-        with self._lock:  # decide: the connection's sequence number
-            self._created += 1
-            self._seq += 1
-            return raw, self._seq
+                interrupt = self._leave_connecting(cond)
+        if interrupt is not None:
+            _close_quietly(raw)  # interrupted after the connect: the connection must not leak
+            raise interrupt
+        try:
+            with self._lock:  # decide: the connection's sequence number
+                self._created += 1
+                self._seq += 1
+                return raw, self._seq
+        except BaseException:
+            _close_quietly(raw)  # interrupted after the connect: the connection must not leak
+            raise
+
+    def _leave_connecting(self, cond: Any) -> BaseException | None:
+        """Give back a connect permit and wake a queued connect; never loses the permit.
+
+        An interrupt (a ``BaseException``) while taking the lock is caught and
+        the lock taken again, so the permit is always given back.
+
+        Returns:
+            The interrupt caught, for the caller to raise once it holds nothing.
+        """
+        interrupt = self._lock_anyway()
+        try:  # decide: one connect fewer in progress; wake a queued one
+            self._connecting -= 1
+            cond.notify()
+        except BaseException as exc:  # noqa: BLE001 - returned to the caller, who raises it
+            interrupt = interrupt or exc
+        try:
+            self._lock.release()
+        except BaseException as exc:  # noqa: BLE001 - returned to the caller, who raises it
+            interrupt = interrupt or exc
+        return interrupt
 
     def _enter_connecting(self, cond: Any, deadline: float | None) -> None:
         """Wait until fewer than ``max_connecting`` connects are in progress."""
         limit = self._config.max_connecting
         assert limit is not None
         clock = self._clock
-        with self._lock:  # decide: may this connect start now, or wait for one to finish
+        entered = False
+        self._lock.acquire()
+        try:  # decide: may this connect start now, or wait for one to finish
             while self._connecting >= limit:
                 if deadline is None:
                     clock.wait(cond, None)
@@ -875,6 +1060,14 @@ class Pool:
                     )
                 clock.wait(cond, deadline - now)
             self._connecting += 1
+            entered = True
+        finally:
+            try:
+                self._lock.release()
+            except BaseException:
+                if entered:  # interrupted right after: the caller never got the permit
+                    self._leave_connecting(cond)
+                raise
 
     def _reopen(self, rec: ConnRecord) -> None:
         """LIVE-2: replace a lost connection in its slot: connect, then close the lost one.
@@ -890,7 +1083,8 @@ class Pool:
             raise
         lost = rec.raw
         created = self._stamp_created()
-        with self._lock:  # decide: the slot's connection is the new one
+        interrupt = self._lock_anyway()  # the new connection must not be lost
+        try:  # decide: the slot's connection is the new one
             rec.raw = raw
             rec.seq = seq
             rec.created = created
@@ -899,21 +1093,23 @@ class Pool:
             rec.broken = False  # what a failed call broke was the lost connection
             rec.info = None
             self._closed_count += 1
+        finally:
+            try:
+                self._lock.release()
+            except BaseException as exc:  # noqa: BLE001 - raised below, once the lost one closed
+                interrupt = interrupt or exc
         _close_quietly(lost)
         if self._listeners:
             self._fire("close", lost)
+        if interrupt is not None:
+            raise interrupt
 
     # -- return ------------------------------------------------------------------------
 
     def _release(self, rec: ConnRecord) -> None:
         """One handle on ``rec`` is given back (the handle is already marked released)."""
-        if (
-            self._quick_back
-            and not rec.detached
-            and not rec.broken
-            and not self._closed
-            and not self._listeners
-        ):
+        # uncommon None: neither detached nor broken, without reading them one by one
+        if self._quick_back and (rec.uncommon is None or not (rec.detached or rec.broken)):
             rec.holders = 0  # its only holder: no lock needed
             reset = self._quick_reset
             if reset is not None:
@@ -928,12 +1124,25 @@ class Pool:
                     raise
                 rec.txn = False
                 rec.begun = False
-            with self._lock:  # decide: idle, or to the oldest waiter, or overflow
+            lock = self._lock
+            # decide: idle, or to the oldest waiter, or (closed, overflow) close it
+            try:
+                lock.acquire()
+            except BaseException:
+                self._place_anyway(rec)  # interrupted while waiting: it must not be lost
+                raise
+            try:
                 kept = self._kept_idle
-                if not self._waiters and (kept is None or len(self._idle) < kept):
+                if (
+                    not self._waiters
+                    and not self._closed  # closed meanwhile: _give_locked says close it
+                    and (kept is None or len(self._idle) < kept)
+                ):
                     self._idle.append(rec)
                     return
                 doomed_rec = self._give_locked(rec)
+            finally:
+                lock.release()
             if doomed_rec is not None:
                 self._discard(doomed_rec)
             return
@@ -942,13 +1151,20 @@ class Pool:
                 self._fire("checkin", rec.raw)
             self._close_detached(rec)
             return
-        with self._lock:  # decide: an inner release, or the outermost: close it or reset it
+        try:
+            self._lock.acquire()
+        except BaseException:
+            self._release(rec)  # interrupted while waiting: give it back first, then go on
+            raise
+        try:  # decide: an inner release, or the outermost: close it or reset it
             holders = rec.holders - 1
             rec.holders = holders
             if not holders:
                 if self._sharing is not None:
                     self._sharing.remove(rec)
                 doomed = self._closed or rec.broken  # CLOSE-2, LIVE-3
+        finally:
+            self._lock.release()
         if holders:
             # EVENT-1: a shared connection's holder gives its share back (a
             # checkin); a nested per-thread release gives nothing back (AFF-2)
@@ -965,8 +1181,29 @@ class Pool:
         if not ok:
             self._discard(rec)
             return
-        with self._lock:  # decide: bound to its thread, to the oldest waiter, idle, or overflow
+        try:
+            self._lock.acquire()
+        except BaseException:
+            self._place_anyway(rec)  # interrupted while waiting: it must not be lost
+            raise
+        try:  # decide: bound to its thread, to the oldest waiter, idle, or overflow
             doomed_rec = self._give_locked(rec)
+        finally:
+            self._lock.release()
+        if doomed_rec is not None:
+            self._discard(doomed_rec)
+
+    def _place_anyway(self, rec: ConnRecord) -> None:
+        """Place a connection just reset although an interrupt came while locking to place it.
+
+        The caller re-raises that interrupt; a second one while locking here
+        is dropped in its favour.
+        """
+        self._lock_anyway()
+        try:  # decide: bound to its thread, to the oldest waiter, idle, or overflow
+            doomed_rec = self._give_locked(rec)
+        finally:
+            self._lock.release()
         if doomed_rec is not None:
             self._discard(doomed_rec)
 
@@ -1041,17 +1278,29 @@ class Pool:
             self._bound_idle += 1
             return None
         waiters = self._waiters
+        interrupt: BaseException | None = None
         if waiters and self._fifo_fair:
-            now = self._clock.now()
+            try:
+                now = self._clock.now()
+            except BaseException as exc:  # noqa: BLE001 - raised once the connection is placed
+                # the clock failed: hand over by seniority alone, so nothing is lost
+                interrupt, now = exc, max(s.start for s in waiters)
             while waiters:
                 slot = waiters.popleft()
                 if slot.deadline is not None and now >= slot.deadline:
                     self._resolve_locked(slot, Resolution.TIMEOUT, now)
                     continue
                 rec.holders = 1
-                if self._resolve_locked(slot, Resolution.HANDOFF, now, rec):
+                if self._resolve_locked(slot, _HANDOFF, now, rec):
+                    if interrupt is not None:
+                        raise interrupt  # placed: the caller has nothing left to do
                     return None  # WAIT-5: the oldest waiter runs the gate in its thread
                 rec.holders = 0
+        if interrupt is not None:
+            # every waiter had gone: idle (even beyond the idle cap, closed at a later
+            # return), so the interrupt goes on and nothing is lost
+            self._idle.append(rec)
+            raise interrupt
         kept = self._kept_idle
         if kept is not None and len(self._idle) >= kept:
             return rec  # CAP-2: overflow closed on return
@@ -1081,7 +1330,7 @@ class Pool:
             return False
         self._wait_time += now - slot.start
         slot.start = now
-        if outcome is Resolution.TIMEOUT:
+        if outcome is _TIMEOUT:
             self._timeouts += 1
         return True
 
@@ -1156,10 +1405,37 @@ class Pool:
         try:
             closed = self._close_raw(rec)
         finally:
-            with self._lock:  # decide: the slot frees; the next waiter may use it
+            interrupt = self._lock_anyway()
+            try:  # decide: the slot frees; the next waiter may use it
                 self._closed_count += closed
                 self._forget_locked(rec)
                 self._serve_locked()
+            finally:
+                self._lock.release()
+            if interrupt is not None:
+                raise interrupt  # the slot is free: now the interrupt may go on
+
+    def _lock_anyway(self) -> BaseException | None:
+        """Take the lock even if an interrupt arrives while waiting for it.
+
+        For sections that give back a slot or a permit: they must run. An
+        interrupt (a ``BaseException``) raised by the lock's ``acquire`` is
+        caught and the lock taken again (three tries at most).
+
+        Returns:
+            The interrupt caught, for the caller to raise once it gave back
+            what it held; None if there was none.
+        """
+        interrupt: BaseException | None = None
+        for _ in range(3):
+            try:
+                self._lock.acquire()
+            except BaseException as exc:  # noqa: BLE001 - returned to the caller, who raises it
+                interrupt = interrupt or exc
+                continue
+            return interrupt
+        assert interrupt is not None
+        raise interrupt
 
     def _discard_all(self, doomed: list[ConnRecord]) -> None:
         """Discard each connection; a BaseException from one still lets the rest close."""

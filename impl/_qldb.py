@@ -147,6 +147,7 @@ class SessionPool:
             What ``fn`` returned.
 
         Raises:
+            TypeError: ``fn`` is not callable.
             PoolConfigError: a negative ``retry_limit``.
             SessionPoolEmptyError: no session within the timeout.
             DriverClosedError: the pool is closed.
@@ -154,6 +155,8 @@ class SessionPool:
                 retriable or the retries are spent (the session is given back
                 first).
         """
+        if not callable(fn):
+            raise TypeError(f"execute() takes a callable fn(session), got {fn!r}")
         limit = self._retry_limit if retry_limit is None else int_arg("retry_limit", retry_limit, 0)
         retries = 0
         while True:
