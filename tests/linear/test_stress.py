@@ -1,0 +1,152 @@
+"""Stress: our pool passes a bounded free run; broken copies of it are caught.
+
+The runs are free-running threads, so their interleavings differ from run to
+run; what is pinned is the verdict. Our pool must pass every run. Each mutant
+widens its own race window (the bug lets go of the lock, or loses a
+hand-off, where the real pool does not), and is asserted caught within a
+generous number of runs.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from impl import _pool
+from impl._records import Resolution
+from spec._stress import (
+    StressOptions,
+    StressReport,
+    engine_target,
+    format_stress,
+    make_target,
+    run_stress,
+    stress_json,
+)
+
+# 16 threads x 300 operations each; the first 400 checked for linearizability.
+OPTIONS = StressOptions(threads=16, ops=16 * 300, seconds=60.0, seed=7, window=400, max_seconds=15)
+# Mutants are caught by the continuous invariants and the end checks; a small
+# linearizability window keeps each run short.
+MUTANT_OPTIONS = StressOptions(threads=16, ops=16 * 300, seconds=60.0, window=150, max_seconds=5)
+MUTANT_RUNS = 6
+
+
+def test_our_pool_passes() -> None:
+    """Our engine, 16 threads, with faults: no invariant broken, no leak, not unlinearizable."""
+    report = run_stress(engine_target(), OPTIONS)
+    assert not report.failed, format_stress(report)
+    assert report.ops == OPTIONS.ops
+    assert report.linear is not None
+    assert report.linear.verdict != "violation"
+    assert report.window >= 300
+    assert report.fifo_checked
+    # the run did meet faults and contention, or it proves little
+    assert report.faults["connect refused"] > 0
+    assert report.faults["connection killed"] > 0
+    assert report.expected["acquire: connect_failed"] > 0
+
+
+@pytest.mark.parametrize("name", ["poolspec-queuepool", "poolspec-pooleddb"])
+def test_front_doors_pass(name: str) -> None:
+    """Our front doors under the same stress break nothing either."""
+    options = StressOptions(threads=16, ops=3000, seconds=60.0, seed=3, window=200, max_seconds=5)
+    report = run_stress(make_target(name), options)
+    assert not report.failed, format_stress(report)
+
+
+def test_report_json_is_complete() -> None:
+    """The JSON report carries the verdict, the counts and the linearizability result."""
+    report = run_stress(engine_target(), StressOptions(threads=4, ops=200, window=100))
+    data = stress_json(report)
+    assert data["verdict"] == report.verdict
+    assert data["ops"] == 200
+    assert data["linearizability"]["window"] == report.window
+    assert isinstance(data["fifo"], list)
+
+
+def test_bad_options_name_the_value() -> None:
+    """Options that cannot make a bounded run are refused, naming the value."""
+    with pytest.raises(ValueError, match=r"threads must be in 1\.\.256, got 0"):
+        StressOptions(threads=0)
+    with pytest.raises(ValueError, match="stop by itself"):
+        StressOptions(ops=None, seconds=None)
+    with pytest.raises(ValueError, match="unknown stress target 'nope'"):
+        make_target("nope")
+
+
+# -- mutants ---------------------------------------------------------------------------
+
+
+def cap_check_split(mp: pytest.MonkeyPatch) -> None:
+    """CAP-1 bug: the room for a connect is checked, the lock let go, then the slot taken."""
+    original = _pool.Pool._decide_locked
+
+    def decide(self: Any, binding: Any, timeout: Any, deadline: Any, slot: Any) -> Any:
+        room = self._max_size is None or self._open < self._max_size
+        if not self._idle and not self._closed and room:
+            self._lock.release()
+            time.sleep(0.0002)  # the bug's window, widened
+            self._lock.acquire()
+            self._open += 1  # acts on the stale check
+            return _pool._Action.CONNECT, None, slot
+        return original(self, binding, timeout, deadline, slot)
+
+    mp.setattr(_pool.Pool, "_decide_locked", decide)
+
+
+def hand_off_to_timed_out_waiter(mp: pytest.MonkeyPatch) -> None:
+    """WAIT-2/WAIT-5 bug: a waiter whose deadline passed drops the connection handed to it."""
+    original = _pool.Pool._wait_locked
+
+    def wait_locked(self: Any, slot: Any) -> Any:
+        outcome = original(self, slot)
+        late = slot.deadline is not None and self._clock.now() >= slot.deadline
+        if outcome is Resolution.HANDOFF and late:
+            slot.outcome = Resolution.TIMEOUT  # the handed connection is lost
+            return Resolution.TIMEOUT
+        return outcome
+
+    mp.setattr(_pool.Pool, "_wait_locked", wait_locked)
+
+
+MUTANTS: list[tuple[Callable[[pytest.MonkeyPatch], None], str]] = [
+    (cap_check_split, "CAP-1"),
+    (hand_off_to_timed_out_waiter, "leak"),
+]
+
+
+def _caught(report: StressReport) -> list[str]:
+    found = list(report.violations)
+    if report.leaks:
+        found.append("leak")
+    if report.linear is not None and report.linear.verdict == "violation":
+        found.append("not linearizable")
+    return found
+
+
+@pytest.mark.parametrize(("mutate", "sign"), MUTANTS, ids=[m[0].__name__ for m in MUTANTS])
+def test_mutant_caught(
+    monkeypatch: pytest.MonkeyPatch, mutate: Callable[[pytest.MonkeyPatch], None], sign: str
+) -> None:
+    """A pool with a seeded race fails the stress run within a few runs, with the right sign."""
+    mutate(monkeypatch)
+    seen: list[str] = []
+    for seed in range(MUTANT_RUNS):
+        options = StressOptions(
+            threads=MUTANT_OPTIONS.threads,
+            ops=MUTANT_OPTIONS.ops,
+            seconds=MUTANT_OPTIONS.seconds,
+            seed=seed,
+            window=MUTANT_OPTIONS.window,
+            max_seconds=MUTANT_OPTIONS.max_seconds,
+        )
+        report = run_stress(engine_target(timeout=0.002), options)
+        seen = _caught(report)
+        if any(sign in s for s in seen):
+            assert report.failed
+            return
+    pytest.fail(f"not caught in {MUTANT_RUNS} runs; last run found {seen}")
