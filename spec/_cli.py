@@ -20,9 +20,11 @@ from typing import Any
 
 import model
 
+from . import _race_cli, _reliability_cli, _stress_cli
 from ._conformance import CheckReport, check
 from ._profiles import OWN_PROFILES, PROFILES
 from ._report import check_json, format_check, pytest_file
+from ._thirdparty import BY_CLASS_NAME
 
 _API_PROFILE = {
     "poolspec": "poolspec",
@@ -139,22 +141,19 @@ def _resolve(target: str) -> Any:
 
 
 def _detect_profile(factory: Any) -> str:
+    """The profile for a pool class or factory: by its class, its name, then its API shape."""
     import impl
 
     if isinstance(factory, type) and issubclass(factory, impl.Pool):
         return "poolspec"
-    for name in OWN_PROFILES:
-        door = name.removeprefix("poolspec-")
-        if getattr(factory, "__module__", "").startswith("impl") and (
-            getattr(factory, "__name__", "").lower() == door
-        ):
-            return name
     module = getattr(factory, "__module__", "") or ""
     name = getattr(factory, "__name__", "")
-    if module.startswith("sqlalchemy") and name == "QueuePool":
-        return "sqlalchemy-queuepool"
-    if module.startswith("dbutils") and name == "PooledDB":
-        return "dbutils-pooleddb"
+    if module.split(".")[0] == "impl":
+        for profile in OWN_PROFILES:
+            if profile.removeprefix("poolspec-") == name.lower():
+                return profile
+    if name in BY_CLASS_NAME:
+        return BY_CLASS_NAME[name]
     if hasattr(factory, "connect") and not hasattr(factory, "connection"):
         return "sqlalchemy-queuepool"
     if hasattr(factory, "connection"):
@@ -199,6 +198,7 @@ def _check(args: argparse.Namespace) -> int:
             seed=args.seed,
             progress=lambda line: print(f"  ... {line}", file=sys.stderr, flush=True),
             real=not args.fake_driver,
+            strict=args.strict,
         )
         reports.append(report)
         print(format_check(report))
@@ -271,12 +271,20 @@ def _parser() -> argparse.ArgumentParser:
         help="a fake DB-API driver instead of real sqlite3 connections",
     )
     ck.add_argument(
+        "--strict",
+        action="store_true",
+        help="also draw what the profile steers around (its known divergences)",
+    )
+    ck.add_argument(
         "--pytest-dir",
         metavar="DIR",
         help="write each counterexample as a runnable pytest file into DIR",
     )
     ck.add_argument("--json", metavar="FILE", help="write the report as JSON ('-': stdout)")
     ck.set_defaults(run=_check)
+    _race_cli.register(sub)
+    _stress_cli.register(sub)
+    _reliability_cli.register(sub)
     return parser
 
 

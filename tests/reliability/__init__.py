@@ -1,0 +1,1 @@
+"""Reliability tests: killed connections, restarts, isolation, interrupts, bad input, leaks."""
