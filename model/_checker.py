@@ -39,8 +39,17 @@ What keeps it fast, and why each is sound:
    state; it is off in shared mode, where a checkout picks by connection id.
 3. Caching. A transition that returns its very state object (a refusal, a
    no-op) leads back to its node; a successor state met before, unreduced,
-   is looked up by value before it is canonicalised (nine in ten are).
+   is looked up by value (in a table per remaining fault and tick budget)
+   before it is canonicalised (nine in ten are).
 4. The cyclic garbage collector is paused while exploring (``explore``).
+5. Cheap values. The model itself avoids the two slowest things CPython 3.11
+   does on every transition: it dispatches on op kinds through tables rather
+   than chains of ``OpKind.X`` reads (each goes through
+   ``EnumType.__getattr__``), its enums hash in C (``_enum.FastEnum``), and
+   the ops ``enabled`` lists and the results and driver calls ``step``
+   returns are shared immutable values rather than new frozen dataclasses
+   (each field of which is set through ``object.__setattr__``).
+   ``tests/model/test_fast_paths.py`` compares each with its plain spelling.
 
 No partial-order reduction is made: every state reachable under the bounds
 is visited, every ``ALWAYS`` predicate runs on it and every ``STEP``
@@ -277,11 +286,12 @@ def _explore(
     first_key = _key(first.state, bounds.faults, bounds.ticks)
     nodes: list[_Node] = [_Node(first.state, first_key, -1, None, 0, bounds.faults, bounds.ticks)]
     index: dict[Hashable, int] = {first_key: 0}
-    # The states met so far, unreduced, with their node: nine successors in
-    # ten are met again exactly, and hashing a state is far cheaper than
-    # canonicalising it. Equal states have equal keys, so this only caches.
-    seen: dict[tuple[State, int | None, int | None], int] = {
-        (first.state, bounds.faults, bounds.ticks): 0
+    # The states met so far, unreduced, with their node, one table per
+    # remaining (faults, ticks) budget: nine successors in ten are met again
+    # exactly, and hashing a state is far cheaper than canonicalising it.
+    # Equal states have equal keys, so this only caches.
+    seen: dict[tuple[int | None, int | None], dict[State, int]] = {
+        (bounds.faults, bounds.ticks): {first.state: 0}
     }
     edges: list[list[int]] = [[]]
     witnessed: dict[str, int] = {}
@@ -314,18 +324,21 @@ def _explore(
         twin_actors, twin_conns = twins(config, state) if twins_once else ({}, {})
         done: set[tuple[OpKind, int | None, int | None]] = set()
         node_faults, node_ticks = node.faults, node.ticks
+        seen_here = seen.setdefault((node_faults, node_ticks), {})
         for op in enabled(
             config, state, faults=node_faults != 0, misuse=bounds.misuse, max_depth=bounds.max_depth
         ):
             kind = op.kind
             is_fault, is_tick, checks, witnesses = plan[kind]
-            faults, ticks = node_faults, node_ticks
+            faults, ticks, seen_next = node_faults, node_ticks, seen_here
             if is_tick and ticks is not None:
                 if ticks == 0:
                     continue
                 ticks -= 1
+                seen_next = seen.setdefault((faults, ticks), {})
             if is_fault and faults is not None:
                 faults -= 1
+                seen_next = seen.setdefault((faults, ticks), {})
             if twin_actors:
                 # one op per class of twins: the others are its renamings
                 rep = (kind, twin_actors.get(op.actor, op.actor), twin_conns.get(op.conn, op.conn))
@@ -351,11 +364,10 @@ def _explore(
                                 unseen = [q for q in sometimes if q.name not in witnessed]
                                 plan = _plan(steps, unseen)
                 new_state = out.state
-                if new_state is state and faults == node_faults and ticks == node_ticks:
+                if new_state is state and seen_next is seen_here:
                     j = i  # a refusal or no-op returns the very same state
                 else:
-                    exact = (new_state, faults, ticks)
-                    found = seen.get(exact)
+                    found = seen_next.get(new_state)
                     if found is None:
                         key = _key(new_state, faults, ticks)
                         found = index.get(key)
@@ -365,7 +377,7 @@ def _explore(
                             nodes.append(_Node(new_state, key, i, op, depth, faults, ticks))
                             edges.append([])
                             queue.append(found)
-                        seen[exact] = found
+                        seen_next[new_state] = found
                     j = found
                 if kind is not close_kind:
                     # closing refuses every waiter: no escape that counts for WAIT-7

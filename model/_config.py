@@ -8,10 +8,11 @@ has no clock, only the ``tick`` operation.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import Enum
+
+from ._enum import FastEnum
 
 
-class Fairness(Enum):
+class Fairness(FastEnum):
     """Which waiter a freed connection or slot goes to."""
 
     FIFO = "fifo"
@@ -20,7 +21,7 @@ class Fairness(Enum):
     """Any waiter may get it (queue.Queue / threading.Condition based pools)."""
 
 
-class IdleOrder(Enum):
+class IdleOrder(FastEnum):
     """Which idle connection a checkout takes."""
 
     FIFO = "fifo"
@@ -29,7 +30,7 @@ class IdleOrder(Enum):
     """The one returned most recently (SQLAlchemy ``use_lifo=True``)."""
 
 
-class ResetMode(Enum):
+class ResetMode(FastEnum):
     """What the pool does to a connection when its holder gives it back."""
 
     NONE = "none"
@@ -44,7 +45,7 @@ class ResetMode(Enum):
     """The driver's own full reset (``DISCARD ALL``), then the session statements again."""
 
 
-class Ping(Enum):
+class Ping(FastEnum):
     """When the pool checks that a connection is alive."""
 
     NEVER = "never"

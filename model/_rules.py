@@ -26,18 +26,43 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
-from enum import Enum
+from operator import attrgetter
 from typing import Any
 
 from ._config import Config, Fairness, IdleOrder, Ping, ResetMode
-from ._state import Effect, EffectKind, Op, OpKind, Outcome, Refusal, State, Status, stats
+from ._enum import FastEnum
+from ._state import (
+    Effect,
+    EffectKind,
+    Op,
+    OpKind,
+    Outcome,
+    Refusal,
+    State,
+    Status,
+    effect,
+    stats,
+)
 from ._transitions import retire_due, step
 
 Guard = Callable[[Op, Outcome], bool]
 """A cheap test on a transition ``(op, outcome)``."""
 
+# Enum members that the guards and the predicates checked on every transition
+# read, looked up once: on CPython 3.11 reading ``OpKind.ACQUIRE`` goes through
+# ``EnumType.__getattr__`` and costs several times a plain read, and the model
+# checker makes millions of these calls.
+_ACQUIRE = OpKind.ACQUIRE
+_DETACH = OpKind.DETACH
+_DISPOSE = OpKind.DISPOSE
+_GOT = Status.GOT
+_CONNECT = EffectKind.CONNECT
+_CLOSE = EffectKind.CLOSE
+_CONNECT_FAILED = EffectKind.CONNECT_FAILED
+_conn_id = attrgetter("id")
 
-class Kind(Enum):
+
+class Kind(FastEnum):
     """How a predicate is evaluated."""
 
     ALWAYS = "always"
@@ -111,7 +136,7 @@ def predicate(
 
 def hands_out(op: Op, out: Outcome) -> bool:
     """Whether the transition hands a connection to anyone (``handed`` is not empty)."""
-    return bool(out.wakeups) or (op.kind is OpKind.ACQUIRE and out.result.status is Status.GOT)
+    return bool(out.wakeups) or (op.kind is _ACQUIRE and out.result.status is _GOT)
 
 
 def wakes(op: Op, out: Outcome) -> bool:
@@ -130,11 +155,15 @@ def calls(op: Op, out: Outcome) -> bool:
 
 
 def handed(op: Op, out: Outcome) -> list[tuple[int, int]]:
-    """(actor, connection) pairs handed out by this transition."""
-    pairs = [(w.actor, w.result.conn) for w in out.wakeups if w.result.status is Status.GOT]
-    if op.kind is OpKind.ACQUIRE and out.result.status is Status.GOT and op.actor is not None:
-        pairs.insert(0, (op.actor, out.result.conn))
-    return [(a, c) for a, c in pairs if c is not None]
+    """(actor, connection) pairs handed out by this transition: the caller's first."""
+    pairs: list[tuple[int, int]] = []
+    r = out.result
+    if op.kind is _ACQUIRE and r.status is _GOT and op.actor is not None and r.conn is not None:
+        pairs.append((op.actor, r.conn))
+    for w in out.wakeups:
+        if w.result.status is _GOT and w.result.conn is not None:
+            pairs.append((w.actor, w.result.conn))
+    return pairs
 
 
 def _fresh_checkouts(before: State, op: Op, out: Outcome) -> list[int]:
@@ -144,13 +173,14 @@ def _fresh_checkouts(before: State, op: Op, out: Outcome) -> list[int]:
     already had it out) and shared-mode joins of a connection in use.
     """
     found = []
+    acquire = op.kind is _ACQUIRE
     for actor, cid in handed(op, out):
         hold = before.holds[actor]
-        if hold is not None and hold.depth > 0 and actor == op.actor and op.kind is OpKind.ACQUIRE:
+        if acquire and hold is not None and hold.depth > 0 and actor == op.actor:
             continue
         if not before.has_conn(cid):
             continue  # a new connection: nothing to validate
-        if op.kind is OpKind.ACQUIRE and before.holders(cid):
+        if acquire and before.holders(cid):
             continue
         found.append(cid)
     return found
@@ -234,25 +264,28 @@ def unlimited_never_waits(config: Config, before: State, op: Op, out: Outcome) -
 def accounting(config: Config, before: State, op: Op, out: Outcome) -> bool:
     """The connections accounted for change only by connects, closes and detaches."""
     del config
-    old = {c.id for c in before.conns}
-    new = old if out.state.conns is before.conns else {c.id for c in out.state.conns}
     connected: set[int] = set()
     closed: set[int] = set()
     for e in out.effects:
         if e.conn is None:
             continue
-        if e.kind is EffectKind.CONNECT:
+        if e.kind is _CONNECT:
             connected.add(e.conn)
-        elif e.kind is EffectKind.CLOSE:
+        elif e.kind is _CLOSE:
             closed.add(e.conn)
-    if not connected and not closed and op.kind is not OpKind.DETACH:
-        return new == old  # the common case, spelled out: nothing may come or go
+    after = out.state.conns
+    if not connected and not closed and op.kind is not _DETACH:
+        # the common case, spelled out: nothing may come or go
+        return after is before.conns or set(map(_conn_id, after)) == set(
+            map(_conn_id, before.conns)
+        )
     detached = set()
-    if op.kind is OpKind.DETACH and op.actor is not None:
+    if op.kind is _DETACH and op.actor is not None:
         hold = out.state.holds[op.actor]
         if hold is not None and hold.detached:
             detached.add(hold.conn)
-    return new == (old | connected) - closed - detached
+    old = set(map(_conn_id, before.conns))
+    return set(map(_conn_id, after)) == (old | connected) - closed - detached
 
 
 # -- WAIT: exhaustion and waiting ------------------------------------------------
@@ -549,18 +582,21 @@ def handed_without_session_state(config: Config, before: State, op: Op, out: Out
 # -- SETUP: session statements ----------------------------------------------------
 
 
+_NEEDS_SETUP = frozenset({EffectKind.CONNECT, EffectKind.RESET})
+
+
 @predicate("SETUP-1", Kind.STEP, lambda c: c.session_setup, when=calls)
 def setup_every_connect(config: Config, before: State, op: Op, out: Outcome) -> bool:
     """Every new, reopened or fully reset connection runs the session statements next."""
     del config, before, op
     fx = out.effects
     for i, e in enumerate(fx):
-        if e.kind not in (EffectKind.CONNECT, EffectKind.RESET):
+        if e.kind not in _NEEDS_SETUP:
             continue
         after = fx[i + 1] if i + 1 < len(fx) else None
         # a reset that failed (dead connection) is followed by its close instead
-        failed_reset = e.kind is EffectKind.RESET and after == Effect(EffectKind.CLOSE, e.conn)
-        if after != Effect(EffectKind.SETUP, e.conn) and not failed_reset:
+        failed_reset = e.kind is EffectKind.RESET and after == effect(EffectKind.CLOSE, e.conn)
+        if after != effect(EffectKind.SETUP, e.conn) and not failed_reset:
             return False
     return True
 
@@ -793,9 +829,9 @@ def connect_error_reaches_caller(config: Config, before: State, op: Op, out: Out
     del config, before
     failed = 0
     for e in out.effects:
-        if e.kind is EffectKind.CONNECT_FAILED:
+        if e.kind is _CONNECT_FAILED:
             failed += 1
-    if not failed and op.kind is not OpKind.DISPOSE:
+    if not failed and op.kind is not _DISPOSE:
         return True  # nothing failed, nothing to report
     told = sum(1 for w in out.wakeups if w.result.refusal is Refusal.CONNECT_FAILED)
     if out.result.refusal in (Refusal.CONNECT_FAILED, Refusal.CONNECTION_LOST):

@@ -8,7 +8,10 @@ may depend on the numbers themselves beyond identity.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import Enum
+from functools import cache
+from operator import attrgetter
+
+from ._enum import FastEnum
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +43,9 @@ class Conn:
     idle_for: int = 0
     stale: bool = False
     broken: bool = False
+
+
+_conn_id = attrgetter("id")
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,7 +117,7 @@ class State:
 
     def has_conn(self, cid: int) -> bool:
         """Whether the pool accounts for an open connection with this id."""
-        return any(c.id == cid for c in self.conns)
+        return cid in map(_conn_id, self.conns)  # at C speed: runs on most transitions
 
     def waiter(self, actor: int) -> Waiter | None:
         """The actor's place in the waiting list, if it waits."""
@@ -122,11 +128,11 @@ class State:
 
     def holders(self, cid: int) -> tuple[int, ...]:
         """Actors that have this connection checked out (depth > 0, not detached)."""
-        return tuple(
-            a
-            for a, h in enumerate(self.holds)
-            if h is not None and h.conn == cid and h.depth > 0 and not h.detached
-        )
+        found: list[int] = []
+        for a, h in enumerate(self.holds):
+            if h is not None and h.conn == cid and h.depth > 0 and not h.detached:
+                found.append(a)
+        return tuple(found)
 
     def bound_idle(self) -> tuple[int, ...]:
         """Connections bound to a thread that is not using them (per-thread mode)."""
@@ -154,7 +160,7 @@ def stats(state: State) -> Stats:
     )
 
 
-class OpKind(Enum):
+class OpKind(FastEnum):
     """Every operation the model knows: client calls, time, and faults."""
 
     # client operations, by an actor
@@ -222,7 +228,7 @@ class Op:
         return f"{self.kind.value}()"
 
 
-class Refusal(Enum):
+class Refusal(FastEnum):
     """Why an operation was refused; the implementation raises one exception per value."""
 
     EXHAUSTED = "exhausted"
@@ -241,7 +247,7 @@ class Refusal(Enum):
     """The driver call failed because the connection is dead; its error reaches the caller."""
 
 
-class Status(Enum):
+class Status(FastEnum):
     """The shape of an observable result."""
 
     OK = "ok"
@@ -276,17 +282,24 @@ OK = Result(Status.OK)
 WAIT = Result(Status.WAIT)
 
 
+# Results and effects are built on every transition the model checker explores;
+# these constructors hand out one shared value per argument instead (they are
+# immutable, so sharing is invisible, and equal ones then compare by identity).
+
+
+@cache
 def got(cid: int) -> Result:
     """The result of a checkout that handed out connection ``cid``."""
     return Result(Status.GOT, conn=cid)
 
 
+@cache
 def refused(why: Refusal) -> Result:
     """The result of a refused operation."""
     return Result(Status.REFUSED, refusal=why)
 
 
-class EffectKind(Enum):
+class EffectKind(FastEnum):
     """A call the pool (or the client through its handle) makes on the driver."""
 
     CONNECT = "connect"
@@ -309,6 +322,12 @@ class Effect:
 
     def __str__(self) -> str:
         return self.kind.value if self.conn is None else f"{self.kind.value}(c{self.conn})"
+
+
+@cache
+def effect(kind: EffectKind, conn: int | None) -> Effect:
+    """The driver call ``kind`` on ``conn``, one shared value per pair (see ``got``)."""
+    return Effect(kind, conn)
 
 
 @dataclass(frozen=True, slots=True)
@@ -385,7 +404,10 @@ def with_conn(state: State, new: Conn) -> State:
         if c.id == new.id:
             if c is new:
                 return state
-            return with_pool(state, (*conns[:i], new, *conns[i + 1 :]), state.idle)
+            return State(
+                (*conns[:i], new, *conns[i + 1 :]), state.idle, state.holds, state.waiting,
+                state.closed, state.connect_failures, state.ping_failures, state.next_id,
+            )  # fmt: skip
     return state
 
 
@@ -397,10 +419,11 @@ def with_pool(state: State, conns: tuple[Conn, ...], idle: tuple[int, ...]) -> S
     )  # fmt: skip
 
 
-def with_holds(state: State, holds: tuple[Hold | None, ...]) -> State:
-    """The state with these holds."""
+def with_hold(state: State, actor: int, hold: Hold | None) -> State:
+    """The state with what ``actor`` holds set to ``hold``."""
+    holds = state.holds
     return State(
-        state.conns, state.idle, holds, state.waiting,
+        state.conns, state.idle, (*holds[:actor], hold, *holds[actor + 1 :]), state.waiting,
         state.closed, state.connect_failures, state.ping_failures, state.next_id,
     )  # fmt: skip
 
@@ -410,4 +433,20 @@ def with_waiting(state: State, waiting: tuple[Waiter, ...]) -> State:
     return State(
         state.conns, state.idle, state.holds, waiting,
         state.closed, state.connect_failures, state.ping_failures, state.next_id,
+    )  # fmt: skip
+
+
+def with_faults(state: State, connect_failures: int, ping_failures: int) -> State:
+    """The state with these connect and ping failures armed."""
+    return State(
+        state.conns, state.idle, state.holds, state.waiting,
+        state.closed, connect_failures, ping_failures, state.next_id,
+    )  # fmt: skip
+
+
+def closing(state: State) -> State:
+    """The state marked closed, nobody waiting any more."""
+    return State(
+        state.conns, state.idle, state.holds, (),
+        True, state.connect_failures, state.ping_failures, state.next_id,
     )  # fmt: skip

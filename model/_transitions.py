@@ -21,7 +21,9 @@ The helpers below share one vocabulary:
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
+from functools import cache
 
 from ._config import Config, Fairness, IdleOrder, Ping, ResetMode
 from ._state import (
@@ -40,12 +42,15 @@ from ._state import (
     Status,
     Waiter,
     Wakeup,
+    closing,
+    effect,
     got,
     refused,
     with_clocks,
     with_conn,
+    with_faults,
     with_health,
-    with_holds,
+    with_hold,
     with_pool,
     with_txn,
     with_waiting,
@@ -90,20 +95,15 @@ def _remove(state: State, cid: int) -> State:
     return with_pool(state, tuple(c for c in state.conns if c.id != cid), idle)
 
 
-def _set_hold(state: State, actor: int, hold: Hold | None) -> State:
-    holds = state.holds
-    return with_holds(state, (*holds[:actor], hold, *holds[actor + 1 :]))
-
-
 def _connect(config: Config, state: State, fx: Effects) -> tuple[State, int | None]:
     """Open a new connection (CONNECT, then SETUP if configured), or fail."""
     if state.connect_failures:
-        fx.append(Effect(EffectKind.CONNECT_FAILED, None))
-        return replace(state, connect_failures=state.connect_failures - 1), None
+        fx.append(effect(EffectKind.CONNECT_FAILED, None))
+        return with_faults(state, state.connect_failures - 1, state.ping_failures), None
     cid = state.next_id
-    fx.append(Effect(EffectKind.CONNECT, cid))
+    fx.append(effect(EffectKind.CONNECT, cid))
     if config.session_setup:
-        fx.append(Effect(EffectKind.SETUP, cid))
+        fx.append(effect(EffectKind.SETUP, cid))
     opened = State(
         (*state.conns, Conn(cid)), state.idle, state.holds, state.waiting,
         state.closed, state.connect_failures, state.ping_failures, cid + 1,
@@ -127,13 +127,13 @@ def _validate(config: Config, state: State, cid: int, fx: Effects) -> tuple[Stat
     if not retire_due(config, conn):
         if config.ping is not Ping.ON_CHECKOUT:
             return state, cid
-        fx.append(Effect(EffectKind.PING, cid))
+        fx.append(effect(EffectKind.PING, cid))
         if state.ping_failures:
             # an armed ping failure is spent by the next ping, dead or alive
-            state = replace(state, ping_failures=state.ping_failures - 1)
+            state = with_faults(state, state.connect_failures, state.ping_failures - 1)
         elif conn.alive:
             return state, cid
-    fx.append(Effect(EffectKind.CLOSE, cid))
+    fx.append(effect(EffectKind.CLOSE, cid))
     return _connect(config, _remove(state, cid), fx)
 
 
@@ -141,7 +141,7 @@ def _hand(config: Config, state: State, actor: int, cid: int) -> State:
     conn = state.conn(cid)
     uses = conn.uses if config.max_usage is None else min(conn.uses + 1, config.max_usage)
     state = with_conn(state, with_clocks(conn, uses, conn.age, 0))
-    return _set_hold(state, actor, Hold(cid))
+    return with_hold(state, actor, Hold(cid))
 
 
 def _checkout(
@@ -199,7 +199,7 @@ def _give(
         return state
     kept = config.kept_idle
     if kept is not None and len(state.idle) >= kept:
-        fx.append(Effect(EffectKind.CLOSE, cid))  # CAP-2: overflow closed on return
+        fx.append(effect(EffectKind.CLOSE, cid))  # CAP-2: overflow closed on return
         return _remove(state, cid)
     return with_pool(state, state.conns, (*state.idle, cid))
 
@@ -218,12 +218,12 @@ def _reset(config: Config, state: State, cid: int, fx: Effects) -> tuple[State, 
     mode = config.reset
     if mode is ResetMode.NONE or (mode is ResetMode.ROLLBACK_IF_BEGUN and not conn.begun):
         return state, True
-    fx.append(Effect(_RESET_CALL[mode], cid))
+    fx.append(effect(_RESET_CALL[mode], cid))
     if not conn.alive:
         return state, False
     if mode is ResetMode.FULL:
         if config.session_setup:
-            fx.append(Effect(EffectKind.SETUP, cid))
+            fx.append(effect(EffectKind.SETUP, cid))
         return with_conn(state, with_txn(conn, False, False, False)), True
     return with_conn(state, with_txn(conn, False, False, conn.dirty)), True
 
@@ -239,10 +239,10 @@ def _return(
                 return state  # AFF-1: the connection stays bound to its thread
             return _give(config, state, cid, fx, wk, prefer)
     # CLOSE-2 (closed pool), LIVE-3 (broken), or a reset that failed
-    fx.append(Effect(EffectKind.CLOSE, cid))
+    fx.append(effect(EffectKind.CLOSE, cid))
     state = _remove(state, cid)
     if config.per_thread:
-        state = _set_hold(state, actor, None)
+        state = with_hold(state, actor, None)
     return _slot_freed(config, state, fx, wk, prefer)
 
 
@@ -286,10 +286,10 @@ def acquire(config: Config, state: State, actor: int, prefer: int | None = None)
         if hold.depth > 0:
             # AFF-2: reentrant checkout returns the same connection, no calls
             deeper = Hold(hold.conn, hold.depth + 1, hold.detached)
-            return Outcome(_set_hold(state, actor, deeper), got(hold.conn))
+            return Outcome(with_hold(state, actor, deeper), got(hold.conn))
         state, result = _checkout(config, state, actor, hold.conn, fx)
         if result.status is Status.REFUSED:
-            state = _slot_freed(config, _set_hold(state, actor, None), fx, wk, None)
+            state = _slot_freed(config, with_hold(state, actor, None), fx, wk, None)
         return _outcome(state, result, fx, wk)
     if state.idle:
         take = state.idle[0] if config.idle_order is IdleOrder.FIFO else state.idle[-1]
@@ -330,13 +330,13 @@ def release(config: Config, state: State, actor: int, prefer: int | None = None)
     fx: Effects = []
     wk: Wakeups = []
     if hold.detached:
-        fx.append(Effect(EffectKind.CLOSE, hold.conn))  # DET-1: closing a detached one closes it
-        return _outcome(_set_hold(state, actor, None), OK, fx)
+        fx.append(effect(EffectKind.CLOSE, hold.conn))  # DET-1: closing a detached one closes it
+        return _outcome(with_hold(state, actor, None), OK, fx)
     if config.per_thread and hold.depth > 1:
-        return Outcome(_set_hold(state, actor, Hold(hold.conn, hold.depth - 1, hold.detached)), OK)
+        return Outcome(with_hold(state, actor, Hold(hold.conn, hold.depth - 1, hold.detached)), OK)
     others = len(state.holders(hold.conn)) - 1
     kept = Hold(hold.conn, 0, hold.detached) if config.per_thread else None
-    state = _set_hold(state, actor, kept)
+    state = with_hold(state, actor, kept)
     if others:
         return Outcome(state, OK)  # a shared connection stays with its other holders
     state = _return(config, state, actor, hold.conn, fx, wk, prefer)
@@ -349,7 +349,7 @@ def drop(config: Config, state: State, actor: int, prefer: int | None = None) ->
     if hold is None:
         raise _precondition(f"drop(a{actor})", "the actor holds nothing")
     if hold.depth > 1:
-        state = _set_hold(state, actor, replace(hold, depth=1))
+        state = with_hold(state, actor, replace(hold, depth=1))
     return release(config, state, actor, prefer)
 
 
@@ -358,9 +358,9 @@ def invalidate(config: Config, state: State, actor: int, prefer: int | None = No
     hold = _held(state, actor)
     if hold is None:
         return _not_held(state)
-    fx: Effects = [Effect(EffectKind.CLOSE, hold.conn)]
+    fx: Effects = [effect(EffectKind.CLOSE, hold.conn)]
     wk: Wakeups = []
-    state = _set_hold(state, actor, None)
+    state = with_hold(state, actor, None)
     if hold.detached:
         return _outcome(state, OK, fx)
     if len(state.holders(hold.conn)) > 0:
@@ -396,7 +396,7 @@ def detach(config: Config, state: State, actor: int, prefer: int | None = None) 
     fx: Effects = []
     wk: Wakeups = []
     lost = not state.conn(hold.conn).alive
-    state = _set_hold(_remove(state, hold.conn), actor, Hold(hold.conn, 1, True, lost))
+    state = with_hold(_remove(state, hold.conn), actor, Hold(hold.conn, 1, True, lost))
     state = _slot_freed(config, state, fx, wk, prefer)
     return _outcome(state, OK, fx, wk)
 
@@ -420,10 +420,10 @@ def _statement(config: Config, state: State, actor: int, session: bool) -> Outco
         return _not_held(state)
     fx: Effects = []
     if hold.detached:
-        fx.append(Effect(EffectKind.EXECUTE, hold.conn))
+        fx.append(effect(EffectKind.EXECUTE, hold.conn))
         return _outcome(state, refused(Refusal.CONNECTION_LOST) if hold.lost else OK, fx)
     conn = state.conn(hold.conn)
-    fx.append(Effect(EffectKind.EXECUTE, conn.id))
+    fx.append(effect(EffectKind.EXECUTE, conn.id))
     if conn.alive:
         # any statement may open a transaction (DB-API drivers begin implicitly)
         done = with_txn(conn, True, conn.begun, conn.dirty or session)
@@ -437,11 +437,11 @@ def _statement(config: Config, state: State, actor: int, session: bool) -> Outco
     state, cid = _connect(config, state, fx)
     if cid is None:
         return _outcome(with_conn(state, _broke(conn)), refused(Refusal.CONNECTION_LOST), fx)
-    fx.append(Effect(EffectKind.CLOSE, conn.id))
+    fx.append(effect(EffectKind.CLOSE, conn.id))
     fresh = replace(state.conn(cid), uses=conn.uses, txn=True, dirty=session)
     state = with_conn(_remove(state, conn.id), fresh)
-    fx.append(Effect(EffectKind.EXECUTE, cid))
-    return _outcome(_set_hold(state, actor, replace(hold, conn=cid)), OK, fx)
+    fx.append(effect(EffectKind.EXECUTE, cid))
+    return _outcome(with_hold(state, actor, replace(hold, conn=cid)), OK, fx)
 
 
 def work(config: Config, state: State, actor: int) -> Outcome:
@@ -458,7 +458,7 @@ def _finish(config: Config, state: State, actor: int, kind: EffectKind) -> Outco
     hold = _held(state, actor)
     if hold is None:
         return _not_held(state)
-    fx: Effects = [Effect(kind, hold.conn)]
+    fx: Effects = [effect(kind, hold.conn)]
     if hold.detached:
         return _outcome(state, refused(Refusal.CONNECTION_LOST) if hold.lost else OK, fx)
     conn = state.conn(hold.conn)
@@ -488,22 +488,22 @@ def end_thread(config: Config, state: State, actor: int, prefer: int | None = No
     hold = state.holds[actor]
     if not config.per_thread or hold is None or hold.depth != 0 or hold.detached:
         raise _precondition(f"end_thread(a{actor})", "no idle connection bound to the thread")
-    fx: Effects = [Effect(EffectKind.CLOSE, hold.conn)]
+    fx: Effects = [effect(EffectKind.CLOSE, hold.conn)]
     wk: Wakeups = []
-    state = _set_hold(_remove(state, hold.conn), actor, None)
+    state = with_hold(_remove(state, hold.conn), actor, None)
     state = _slot_freed(config, state, fx, wk, prefer)
     return _outcome(state, OK, fx, wk)
 
 
 def _close_idle(config: Config, state: State, fx: Effects) -> State:
     for cid in state.idle:
-        fx.append(Effect(EffectKind.CLOSE, cid))
+        fx.append(effect(EffectKind.CLOSE, cid))
         state = _remove(state, cid)
     if config.per_thread:
         for actor, hold in enumerate(state.holds):
             if hold is not None and hold.depth == 0:
-                fx.append(Effect(EffectKind.CLOSE, hold.conn))
-                state = _set_hold(_remove(state, hold.conn), actor, None)
+                fx.append(effect(EffectKind.CLOSE, hold.conn))
+                state = with_hold(_remove(state, hold.conn), actor, None)
     return state
 
 
@@ -514,7 +514,7 @@ def close(config: Config, state: State, prefer: int | None = None) -> Outcome:
         return Outcome(state, OK)
     fx: Effects = []
     wk = [Wakeup(w.actor, refused(Refusal.CLOSED)) for w in state.waiting]
-    state = _close_idle(config, replace(state, closed=True, waiting=()), fx)
+    state = _close_idle(config, closing(state), fx)
     return _outcome(state, OK, fx, wk)
 
 
@@ -572,7 +572,7 @@ def tick(config: Config, state: State) -> Outcome:
 def fail_connect(config: Config, state: State) -> Outcome:
     """Fault: the next connect fails."""
     del config
-    return Outcome(replace(state, connect_failures=state.connect_failures + 1), OK)
+    return Outcome(with_faults(state, state.connect_failures + 1, state.ping_failures), OK)
 
 
 def kill(config: Config, state: State, cid: int) -> Outcome:
@@ -585,10 +585,18 @@ def kill(config: Config, state: State, cid: int) -> Outcome:
 def fail_ping(config: Config, state: State) -> Outcome:
     """Fault: the next ping fails, even on a live connection."""
     del config
-    return Outcome(replace(state, ping_failures=state.ping_failures + 1), OK)
+    return Outcome(with_faults(state, state.connect_failures, state.ping_failures + 1), OK)
 
 
 # -- dispatch --------------------------------------------------------------
+#
+# ``step`` and ``enabled`` run on every transition the model checker explores,
+# and two costs dominate there on CPython 3.11: reading an enum member
+# (``OpKind.TICK`` goes through ``EnumType.__getattr__``, several times slower
+# than a plain attribute) and building a frozen dataclass (each field is set
+# through ``object.__setattr__``). So ``step`` dispatches with one dict lookup,
+# and ``enabled`` hands out ``Op`` values built once per shape (immutable
+# values: sharing them is invisible).
 
 _HANDS_OFF = frozenset(
     {
@@ -601,51 +609,54 @@ _HANDS_OFF = frozenset(
     }
 )
 
+PoolHandler = Callable[[Config, State, Op, "int | None"], Outcome]
+ActorHandler = Callable[[Config, State, int, "int | None"], Outcome]
+
+# The handlers name the transition functions, which are looked up in this
+# module when called: a test that patches one (the seeded bugs) is obeyed.
+_POOL_HANDLERS: dict[OpKind, PoolHandler] = {
+    OpKind.TICK: lambda config, state, op, prefer: tick(config, state),
+    OpKind.CLOSE: lambda config, state, op, prefer: close(config, state),
+    OpKind.DISPOSE: lambda config, state, op, prefer: dispose(config, state, prefer),
+    OpKind.FAIL_CONNECT: lambda config, state, op, prefer: fail_connect(config, state),
+    OpKind.FAIL_PING: lambda config, state, op, prefer: fail_ping(config, state),
+    OpKind.KILL: lambda config, state, op, prefer: _kill_op(config, state, op),
+}
+_ACTOR_HANDLERS: dict[OpKind, ActorHandler] = {
+    OpKind.ACQUIRE: lambda config, state, actor, prefer: acquire(config, state, actor),
+    OpKind.SOFT_INVALIDATE: lambda config, state, actor, prefer: soft_invalidate(
+        config, state, actor
+    ),
+    OpKind.BEGIN: lambda config, state, actor, prefer: begin(config, state, actor),
+    OpKind.WORK: lambda config, state, actor, prefer: work(config, state, actor),
+    OpKind.SET_SESSION: lambda config, state, actor, prefer: set_session(config, state, actor),
+    OpKind.COMMIT: lambda config, state, actor, prefer: commit(config, state, actor),
+    OpKind.ROLLBACK: lambda config, state, actor, prefer: rollback(config, state, actor),
+    # the lambdas below only delay the lookup (see above): PLW0108 does not apply
+    OpKind.RELEASE: lambda c, s, a, p: release(c, s, a, p),  # noqa: PLW0108
+    OpKind.DROP: lambda c, s, a, p: drop(c, s, a, p),  # noqa: PLW0108
+    OpKind.INVALIDATE: lambda c, s, a, p: invalidate(c, s, a, p),  # noqa: PLW0108
+    OpKind.DETACH: lambda c, s, a, p: detach(c, s, a, p),  # noqa: PLW0108
+    OpKind.END_THREAD: lambda c, s, a, p: end_thread(c, s, a, p),  # noqa: PLW0108
+}
+
+
+def _kill_op(config: Config, state: State, op: Op) -> Outcome:
+    if op.conn is None:
+        raise ValueError(f"{op} needs a connection")
+    return kill(config, state, op.conn)
+
 
 def _apply(config: Config, state: State, op: Op, prefer: int | None) -> Outcome:
-    kind = op.kind
-    if kind is OpKind.TICK:
-        return tick(config, state)
-    if kind is OpKind.CLOSE:
-        return close(config, state)
-    if kind is OpKind.DISPOSE:
-        return dispose(config, state, prefer)
-    if kind is OpKind.FAIL_CONNECT:
-        return fail_connect(config, state)
-    if kind is OpKind.FAIL_PING:
-        return fail_ping(config, state)
-    if kind is OpKind.KILL:
-        if op.conn is None:
-            raise ValueError(f"{op} needs a connection")
-        return kill(config, state, op.conn)
+    pool_op = _POOL_HANDLERS.get(op.kind)
+    if pool_op is not None:
+        return pool_op(config, state, op, prefer)
     actor = op.actor
     if actor is None or not 0 <= actor < len(state.holds):
         raise ValueError(f"{op} needs an actor in 0..{len(state.holds) - 1}")
-    if state.waiter(actor) is not None:
+    if state.waiting and state.waiter(actor) is not None:
         raise _precondition(str(op), "the actor is waiting")
-    if kind is OpKind.ACQUIRE:
-        return acquire(config, state, actor)
-    if kind is OpKind.RELEASE:
-        return release(config, state, actor, prefer)
-    if kind is OpKind.DROP:
-        return drop(config, state, actor, prefer)
-    if kind is OpKind.INVALIDATE:
-        return invalidate(config, state, actor, prefer)
-    if kind is OpKind.SOFT_INVALIDATE:
-        return soft_invalidate(config, state, actor)
-    if kind is OpKind.DETACH:
-        return detach(config, state, actor, prefer)
-    if kind is OpKind.BEGIN:
-        return begin(config, state, actor)
-    if kind is OpKind.WORK:
-        return work(config, state, actor)
-    if kind is OpKind.SET_SESSION:
-        return set_session(config, state, actor)
-    if kind is OpKind.COMMIT:
-        return commit(config, state, actor)
-    if kind is OpKind.ROLLBACK:
-        return rollback(config, state, actor)
-    return end_thread(config, state, actor, prefer)
+    return _ACTOR_HANDLERS[op.kind](config, state, actor, prefer)
 
 
 def step(config: Config, state: State, op: Op) -> tuple[Outcome, ...]:
@@ -658,7 +669,7 @@ def step(config: Config, state: State, op: Op) -> tuple[Outcome, ...]:
     Raises:
         ValueError: ``op`` is not enabled in ``state``.
     """
-    if config.fairness is Fairness.BARGING and len(state.waiting) > 1 and op.kind in _HANDS_OFF:
+    if len(state.waiting) > 1 and config.fairness is Fairness.BARGING and op.kind in _HANDS_OFF:
         seen: list[Outcome] = []
         for w in state.waiting:
             out = _apply(config, state, op, w.actor)
@@ -666,6 +677,67 @@ def step(config: Config, state: State, op: Op) -> tuple[Outcome, ...]:
                 seen.append(out)
         return tuple(seen)
     return (_apply(config, state, op, None),)
+
+
+@cache
+def _free_ops(actor: int, bound: bool, misuse: bool) -> tuple[Op, ...]:
+    """What an actor that has nothing checked out may do (``bound``: per-thread, keeps one)."""
+    ops = [Op(OpKind.ACQUIRE, actor)]
+    if bound:
+        ops.append(Op(OpKind.END_THREAD, actor))
+    if misuse:
+        ops.append(Op(OpKind.RELEASE, actor))
+        ops.append(Op(OpKind.WORK, actor))
+    return tuple(ops)
+
+
+@cache
+def _holder_ops(
+    actor: int, detached: bool, reenter: bool, exclusive: bool, single: bool
+) -> tuple[Op, ...]:
+    """What an actor holding a connection may do.
+
+    Args:
+        actor: who.
+        detached: the connection left the pool.
+        reenter: a reentrant checkout is allowed (per-thread, below ``max_depth``).
+        exclusive: nobody else holds the connection.
+        single: one checkout deep, pooled (so it may be detached).
+    """
+    ops = [Op(OpKind.ACQUIRE, actor)] if reenter else []
+    ops.append(Op(OpKind.RELEASE, actor))
+    ops.append(Op(OpKind.DROP, actor))
+    if exclusive:
+        ops.append(Op(OpKind.INVALIDATE, actor))
+        if single:
+            ops.append(Op(OpKind.DETACH, actor))
+    if not detached:
+        ops.append(Op(OpKind.SOFT_INVALIDATE, actor))
+        ops.append(Op(OpKind.BEGIN, actor))
+    ops.append(Op(OpKind.WORK, actor))
+    ops.append(Op(OpKind.SET_SESSION, actor))
+    ops.append(Op(OpKind.COMMIT, actor))
+    ops.append(Op(OpKind.ROLLBACK, actor))
+    return tuple(ops)
+
+
+@cache
+def _pool_ops(open_: bool, timed: bool, fail_connect: bool) -> tuple[Op, ...]:
+    """The pool-wide ops: close and dispose while open, tick, a connect failure."""
+    ops = [Op(OpKind.CLOSE), Op(OpKind.DISPOSE)] if open_ else []
+    if timed:
+        ops.append(Op(OpKind.TICK))
+    if fail_connect:
+        ops.append(Op(OpKind.FAIL_CONNECT))
+    return tuple(ops)
+
+
+@cache
+def _kill(cid: int) -> Op:
+    return Op(OpKind.KILL, conn=cid)
+
+
+_FAIL_PING = Op(OpKind.FAIL_PING)
 
 
 def enabled(
@@ -681,45 +753,25 @@ def enabled(
         max_depth: bound on reentrant checkouts per thread (per-thread mode).
     """
     ops: list[Op] = []
-    waiting = {w.actor for w in state.waiting}
+    waiting = state.waiting
+    per_thread = config.per_thread
     for actor, hold in enumerate(state.holds):
-        if actor in waiting:
+        if waiting and state.waiter(actor) is not None:
             continue  # a blocked thread does nothing until it is served
-        held = hold is not None and (hold.depth > 0 or hold.detached)
-        if not held:
-            ops.append(Op(OpKind.ACQUIRE, actor))
-            if hold is not None and config.per_thread:
-                ops.append(Op(OpKind.END_THREAD, actor))
-            if misuse:
-                ops.append(Op(OpKind.RELEASE, actor))
-                ops.append(Op(OpKind.WORK, actor))
+        if hold is None or (hold.depth == 0 and not hold.detached):
+            ops += _free_ops(actor, hold is not None and per_thread, misuse)
             continue
-        assert hold is not None
-        if config.per_thread and not hold.detached and hold.depth < max_depth:
-            ops.append(Op(OpKind.ACQUIRE, actor))
-        ops.append(Op(OpKind.RELEASE, actor))
-        ops.append(Op(OpKind.DROP, actor))
-        shared_now = not hold.detached and len(state.holders(hold.conn)) > 1
-        if not shared_now:
-            ops.append(Op(OpKind.INVALIDATE, actor))
-            if not hold.detached and hold.depth == 1:
-                ops.append(Op(OpKind.DETACH, actor))
-        if not hold.detached:
-            ops.append(Op(OpKind.SOFT_INVALIDATE, actor))
-            ops.append(Op(OpKind.BEGIN, actor))
-        ops.append(Op(OpKind.WORK, actor))
-        ops.append(Op(OpKind.SET_SESSION, actor))
-        ops.append(Op(OpKind.COMMIT, actor))
-        ops.append(Op(OpKind.ROLLBACK, actor))
-    if not state.closed:
-        ops.append(Op(OpKind.CLOSE))
-        ops.append(Op(OpKind.DISPOSE))
-    if config.timed:
-        ops.append(Op(OpKind.TICK))
+        detached = hold.detached
+        ops += _holder_ops(
+            actor,
+            detached,
+            reenter=per_thread and not detached and hold.depth < max_depth,
+            exclusive=detached or len(state.holders(hold.conn)) <= 1,
+            single=not detached and hold.depth == 1,
+        )
+    ops += _pool_ops(not state.closed, config.timed, faults and not state.connect_failures)
     if faults:
-        if not state.connect_failures:
-            ops.append(Op(OpKind.FAIL_CONNECT))
-        ops.extend(Op(OpKind.KILL, conn=c.id) for c in state.conns if c.alive)
+        ops.extend(_kill(c.id) for c in state.conns if c.alive)
         if config.ping is Ping.ON_CHECKOUT and not state.ping_failures:
-            ops.append(Op(OpKind.FAIL_PING))
+            ops.append(_FAIL_PING)
     return tuple(ops)
