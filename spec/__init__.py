@@ -11,6 +11,14 @@ package holds what checks a pool against those rules:
   compares results, driver calls, waiters and statistics.
 * ``_conformance``: Hypothesis draws configurations and programs; per-rule
   verdicts with shrunk counterexamples.
+* ``_thirdparty``: profiles of SQLAlchemy's and DBUtils' pools.
+* ``_crosshair_lockstep``: the lockstep step as CrossHair entry points.
+* ``_sched`` and ``_race``: a controlled scheduler that explores interleavings
+  (``poolspec race``); see CONCURRENCY.md.
+* ``_linear`` and ``_stress``: linearizability of recorded histories against
+  the model, and free-running stress (``poolspec stress``).
+* ``_reliability*``: faults, restarts, isolation and bad input on real
+  servers (``poolspec reliability``, RELIABILITY.md).
 * ``_report`` and ``_cli``: the ``poolspec`` command and its reports.
 * ``_plugin``: the pytest plugin.
 """
@@ -19,6 +27,7 @@ from ._adapters import SESSION_SQL as SESSION_SQL
 from ._adapters import SETUP_SQL as SETUP_SQL
 from ._adapters import WORK_SQL as WORK_SQL
 from ._adapters import Adapter as Adapter
+from ._adapters import Avoid as Avoid
 from ._adapters import DBUtilsAdapter as DBUtilsAdapter
 from ._adapters import OurAdapter as OurAdapter
 from ._adapters import Profile as Profile
@@ -35,12 +44,19 @@ from ._driver import Call as Call
 from ._driver import CallKind as CallKind
 from ._driver import RecordingConnection as RecordingConnection
 from ._driver import RecordingDriver as RecordingDriver
+from ._linear import HistoryOp as HistoryOp
+from ._linear import LinearResult as LinearResult
+from ._linear import check_fifo as check_fifo
+from ._linear import check_history as check_history
 from ._lockstep import Divergence as Divergence
 from ._lockstep import Lockstep as Lockstep
 from ._lockstep import LockstepFailure as LockstepFailure
 from ._profiles import PROFILES as PROFILES
 from ._report import check_json as check_json
 from ._report import format_check as format_check
+from ._stress import StressOptions as StressOptions
+from ._stress import StressReport as StressReport
+from ._stress import run_stress as run_stress
 
 __all__ = [
     "PROFILES",
@@ -48,11 +64,14 @@ __all__ = [
     "SETUP_SQL",
     "WORK_SQL",
     "Adapter",
+    "Avoid",
     "Call",
     "CallKind",
     "CheckReport",
     "DBUtilsAdapter",
     "Divergence",
+    "HistoryOp",
+    "LinearResult",
     "Lockstep",
     "LockstepFailure",
     "OurAdapter",
@@ -61,7 +80,11 @@ __all__ = [
     "RecordingDriver",
     "RuleVerdict",
     "SQLAlchemyAdapter",
+    "StressOptions",
+    "StressReport",
     "check",
+    "check_fifo",
+    "check_history",
     "check_json",
     "config_strategy",
     "format_check",
@@ -69,4 +92,5 @@ __all__ = [
     "parse_op",
     "replay",
     "run_conformance",
+    "run_stress",
 ]

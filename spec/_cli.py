@@ -21,7 +21,7 @@ from typing import Any
 import model
 
 from . import _race_cli, _reliability_cli, _stress_cli
-from ._conformance import CheckReport, check
+from ._conformance import SHRINK_SECONDS, CheckReport, check
 from ._profiles import OWN_PROFILES, PROFILES
 from ._report import check_json, format_check, pytest_file
 from ._thirdparty import BY_CLASS_NAME
@@ -169,6 +169,8 @@ def _check(args: argparse.Namespace) -> int:
         raise UsageError(f"--examples must be >= 1, got {args.examples}")
     if args.steps < 1:
         raise UsageError(f"--steps must be >= 1, got {args.steps}")
+    if not args.shrink_seconds >= 0:
+        raise UsageError(f"--shrink-seconds must be >= 0, got {args.shrink_seconds}")
     targets: list[tuple[str, Any, str]] = []
     if args.target is None:
         for name in _OWN_FRONT_DOORS:
@@ -199,6 +201,7 @@ def _check(args: argparse.Namespace) -> int:
             progress=lambda line: print(f"  ... {line}", file=sys.stderr, flush=True),
             real=not args.fake_driver,
             strict=args.strict,
+            shrink_seconds=args.shrink_seconds,
         )
         reports.append(report)
         print(format_check(report))
@@ -269,6 +272,12 @@ def _parser() -> argparse.ArgumentParser:
         "--fake-driver",
         action="store_true",
         help="a fake DB-API driver instead of real sqlite3 connections",
+    )
+    ck.add_argument(
+        "--shrink-seconds",
+        type=float,
+        default=SHRINK_SECONDS,
+        help=f"most time spent shrinking each failure (default {SHRINK_SECONDS:.0f})",
     )
     ck.add_argument(
         "--strict",

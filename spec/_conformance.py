@@ -13,9 +13,10 @@ Two ways in:
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -212,6 +213,33 @@ class CheckReport:
         return "fail" if self.failed else "pass"
 
 
+#: How long one failure is shrunk at most, in seconds. Each attempt runs real
+#: threads (a lost wake-up takes a second to see), so Hypothesis' own limit of
+#: five minutes per failure would make a check of a buggy pool take half an hour.
+SHRINK_SECONDS = 60.0
+
+
+@contextlib.contextmanager
+def _shrink_budget(seconds: float) -> Iterator[None]:
+    """Cap Hypothesis' shrinking time for the duration of a round.
+
+    Hypothesis reads the limit from a module constant each time it starts
+    shrinking; there is no setting for it. If a release moves it, the budget
+    is simply Hypothesis' own.
+    """
+    from hypothesis.internal.conjecture import engine
+
+    old = getattr(engine, "MAX_SHRINKING_SECONDS", None)
+    if old is None:
+        yield
+        return
+    engine.MAX_SHRINKING_SECONDS = seconds  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        engine.MAX_SHRINKING_SECONDS = old
+
+
 class _Known(Exception):  # noqa: N818 - internal signal, never escapes this module
     """A divergence of a rule that already failed: the example ends here."""
 
@@ -229,6 +257,7 @@ def _examples(
     progress: Callable[[int], None] | None,
     real: bool,
     shrink: bool = True,
+    shrink_seconds: float = SHRINK_SECONDS,
 ) -> LockstepFailure | None:
     """Run one round; return the shrunk failure of a rule not yet known, or None."""
     counter = [0]
@@ -273,7 +302,8 @@ def _examples(
     if seed is not None:
         program = hypothesis.seed(seed)(program)
     try:
-        program()
+        with _shrink_budget(shrink_seconds):
+            program()
     except LockstepFailure as failure:
         return failure
     except hypothesis.errors.FlakyFailure as flaky:
@@ -301,6 +331,7 @@ def check(
     real: bool = True,
     shrink: bool = True,
     strict: bool = False,
+    shrink_seconds: float = SHRINK_SECONDS,
 ) -> CheckReport:
     """Check a pool against every rule; a verdict per rule id, with counterexamples.
 
@@ -318,6 +349,7 @@ def check(
         shrink: shrink each failure to a minimal program (off: faster, longer traces).
         strict: draw the operations the profile steers around too (its known
             divergences then fail their rules).
+        shrink_seconds: the most time spent shrinking each failure.
     """
     prof, factory = resolve(PROFILES[profile] if isinstance(profile, str) else profile, factory)
     if strict:
@@ -344,6 +376,7 @@ def check(
             progress=tick,
             real=real,
             shrink=shrink,
+            shrink_seconds=shrink_seconds,
         )
         if failure is None:
             break

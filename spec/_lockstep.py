@@ -126,7 +126,8 @@ class Actor:
     def stop(self) -> None:
         """End the thread once its current job finishes (a parked one is abandoned)."""
         self._inbox.put(_STOP)
-        self.thread.join(timeout=1.0)
+        if not self.parked():
+            self.thread.join(timeout=1.0)
 
 
 def _top_frame(ident: int) -> Any:
@@ -754,6 +755,8 @@ class Lockstep:
                     del self.pending[actor]
                     if job.error is None:
                         self.handles[actor].append(job.value)
+            if self.pending and self._all_stay_parked(None):
+                return  # nobody moves: a pool that wakes nobody on close is not waited for
             _TICK.wait(_POLL)
 
 

@@ -277,6 +277,16 @@ def _quiet_sqlalchemy() -> None:
     logging.getLogger("sqlalchemy.pool").setLevel(logging.CRITICAL)
 
 
+def _quiet(pool: Any) -> Any:
+    """Quiet the pool's own logger too (a subclass elsewhere logs under its own name)."""
+    logger = getattr(pool, "logger", None)
+    logger = getattr(logger, "logger", logger)  # SQLAlchemy's InstanceLogger wraps one
+    name = getattr(logger, "name", None)
+    if isinstance(name, str) and not name.startswith("sqlalchemy."):
+        logging.getLogger(name).setLevel(logging.CRITICAL)
+    return pool
+
+
 def build_sa_queuepool(factory: Any, c: model.Config, driver: RecordingDriver, clock: Any) -> Any:
     """``QueuePool``: pool_size is the idle cap, max_overflow the rest of the cap."""
     del clock
@@ -286,13 +296,15 @@ def build_sa_queuepool(factory: Any, c: model.Config, driver: RecordingDriver, c
     optional = _sqlalchemy_optional(c, driver, factory)
     if c.idle_order is O.LIFO:
         optional["use_lifo"] = True
-    return _call(
-        factory,
-        driver.connect,
-        pool_size=pool_size,
-        max_overflow=c.max_size - pool_size,
-        timeout=REAL_TIMEOUT,
-        optional=optional,
+    return _quiet(
+        _call(
+            factory,
+            driver.connect,
+            pool_size=pool_size,
+            max_overflow=c.max_size - pool_size,
+            timeout=REAL_TIMEOUT,
+            optional=optional,
+        )
     )
 
 
@@ -309,14 +321,14 @@ def build_sa_singletonthreadpool(
     del clock
     _quiet_sqlalchemy()
     optional = _sqlalchemy_optional(c, driver, factory)
-    return _call(factory, driver.connect, pool_size=SINGLETON_POOL_SIZE, optional=optional)
+    return _quiet(_call(factory, driver.connect, pool_size=SINGLETON_POOL_SIZE, optional=optional))
 
 
 def build_sa_plain(factory: Any, c: model.Config, driver: RecordingDriver, clock: Any) -> Any:
     """``NullPool``, ``StaticPool``, ``AssertionPool``: the creator and the common keywords."""
     del clock
     _quiet_sqlalchemy()
-    return _call(factory, driver.connect, optional=_sqlalchemy_optional(c, driver, factory))
+    return _quiet(_call(factory, driver.connect, optional=_sqlalchemy_optional(c, driver, factory)))
 
 
 def _checked_out(c: model.Config, s: model.State, op: model.Op) -> bool:

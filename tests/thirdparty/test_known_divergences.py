@@ -41,9 +41,16 @@ DIVERGENCES = [
         "sqlalchemy-queuepool",
         "ORDER-1",
         Config(max_size=2, fairness=B, idle_order=IdleOrder.LIFO),
-        ["acquire(a0)", "release(a0)", "acquire(a1)", "acquire(a0)", "release(a1)",
-         "invalidate(a0)", "acquire(a0)"],
-    ),  # fmt: skip
+        [
+            "acquire(a0)",
+            "release(a0)",
+            "acquire(a1)",
+            "acquire(a0)",
+            "release(a1)",
+            "invalidate(a0)",
+            "acquire(a0)",
+        ],
+    ),
     (
         "sqlalchemy-queuepool",
         "CAP-2",
@@ -79,32 +86,92 @@ DIVERGENCES = [
     (
         "dbutils-persistentdb",
         "AFF-2",
-        Config(max_size=None, per_thread=True, ping=Ping.ON_CHECKOUT, reopen=True,
-               reset=model.ResetMode.ROLLBACK_IF_BEGUN),
+        Config(
+            max_size=None,
+            per_thread=True,
+            ping=Ping.ON_CHECKOUT,
+            reopen=True,
+            reset=model.ResetMode.ROLLBACK_IF_BEGUN,
+        ),
         ["acquire(a0)", "acquire(a0)"],
-    ),  # fmt: skip
+    ),
     (
         "dbutils-persistentdb",
         "AFF-3",
-        Config(max_size=None, per_thread=True, reopen=True,
-               reset=model.ResetMode.ROLLBACK_IF_BEGUN),
+        Config(
+            max_size=None, per_thread=True, reopen=True, reset=model.ResetMode.ROLLBACK_IF_BEGUN
+        ),
         ["acquire(a0)", "release(a0)", "end_thread(a0)"],
-    ),  # fmt: skip
+    ),
     (
         "dbutils-persistentdb",
         "LIVE-3",
-        Config(max_size=None, per_thread=True, reopen=True,
-               reset=model.ResetMode.ROLLBACK_IF_BEGUN),
+        Config(
+            max_size=None, per_thread=True, reopen=True, reset=model.ResetMode.ROLLBACK_IF_BEGUN
+        ),
         ["acquire(a0)", "kill(c0)", "commit(a0)"],
-    ),  # fmt: skip
+    ),
     (
         "dbutils-persistentdb",
         "RESET-2",
-        Config(max_size=None, per_thread=True, reopen=True,
-               reset=model.ResetMode.ROLLBACK_IF_BEGUN),
+        Config(
+            max_size=None, per_thread=True, reopen=True, reset=model.ResetMode.ROLLBACK_IF_BEGUN
+        ),
         ["acquire(a0)", "begin(a0)", "drop(a0)"],
-    ),  # fmt: skip
+    ),
+    (
+        "dbutils-persistentdb",
+        "RESET-2",
+        Config(
+            max_size=None, per_thread=True, reopen=True, reset=model.ResetMode.ROLLBACK_IF_BEGUN
+        ),
+        ["acquire(a2)", "acquire(a2)", "begin(a2)", "release(a2)"],
+    ),
+    # SQLAlchemy StaticPool
+    (
+        "sqlalchemy-staticpool",
+        "RESET-3",
+        Config(max_size=1, shared=True),
+        ["acquire(a0)", "acquire(a1)", "release(a0)"],
+    ),
+    (
+        "sqlalchemy-staticpool",
+        "CAP-1",
+        Config(max_size=1, shared=True, ping=Ping.ON_CHECKOUT),
+        ["acquire(a1)", "soft_invalidate(a1)", "acquire(a0)"],
+    ),
 ]
+
+
+def test_singletonthreadpool_closes_a_connection_in_use_beyond_pool_size() -> None:
+    """SingletonThreadPool's pool_size is no cap: it closes another thread's connection in use."""
+    import threading
+
+    from sqlalchemy.pool import SingletonThreadPool
+
+    from spec import CallKind, RecordingDriver
+
+    driver = RecordingDriver(None)
+    pool = SingletonThreadPool(driver.connect, pool_size=1)
+    first = pool.connect()  # this thread's connection, held
+    done = threading.Event()
+
+    def other() -> None:
+        second = pool.connect()
+        second.close()
+        done.set()
+
+    thread = threading.Thread(target=other)
+    thread.start()
+    thread.join(5)
+    assert done.is_set()
+    closed = {c.conn for c in driver.calls_since(0) if c.kind is CallKind.CLOSE}
+    held = first.dbapi_connection
+    assert held is not None
+    assert held.id in closed  # closed under its holder
+    first.close()
+    pool.dispose()
+    driver.close_all()
 
 
 @pytest.mark.parametrize(
@@ -121,19 +188,34 @@ def test_known_divergence_replays(profile: str, rule: str, config: Config, ops: 
 
 ACCEPTED = [
     # a second close() of a proxy or handle is silently accepted, and does nothing
-    ("sqlalchemy-queuepool", Config(max_size=1, fairness=B),
-     ["acquire(a0)", "release(a0)", "release(a0)", "acquire(a1)"]),
-    ("dbutils-pooleddb", Config(max_size=1, fairness=B, reopen=True),
-     ["acquire(a0)", "release(a0)", "release(a0)", "acquire(a1)"]),
+    (
+        "sqlalchemy-queuepool",
+        Config(max_size=1, fairness=B),
+        ["acquire(a0)", "release(a0)", "release(a0)", "acquire(a1)"],
+    ),
+    (
+        "dbutils-pooleddb",
+        Config(max_size=1, fairness=B, reopen=True),
+        ["acquire(a0)", "release(a0)", "release(a0)", "acquire(a1)"],
+    ),
     # in a pool of one, invalidate and detach free the slot for a waiter
-    ("sqlalchemy-queuepool", Config(max_size=1, fairness=B),
-     ["acquire(a0)", "acquire(a1)", "invalidate(a0)", "acquire(a2)", "release(a1)"]),
-    ("sqlalchemy-queuepool", Config(max_size=1, fairness=B),
-     ["acquire(a0)", "acquire(a1)", "detach(a0)", "release(a0)", "release(a1)"]),
+    (
+        "sqlalchemy-queuepool",
+        Config(max_size=1, fairness=B),
+        ["acquire(a0)", "acquire(a1)", "invalidate(a0)", "acquire(a2)", "release(a1)"],
+    ),
+    (
+        "sqlalchemy-queuepool",
+        Config(max_size=1, fairness=B),
+        ["acquire(a0)", "acquire(a1)", "detach(a0)", "release(a0)", "release(a1)"],
+    ),
     # DBUtils' close() is the spec's dispose(): idle closed, the pool usable
-    ("dbutils-pooleddb", Config(max_size=2, fairness=B, reopen=True),
-     ["acquire(a0)", "acquire(a1)", "release(a0)", "dispose()", "release(a1)", "acquire(a2)"]),
-]  # fmt: skip
+    (
+        "dbutils-pooleddb",
+        Config(max_size=2, fairness=B, reopen=True),
+        ["acquire(a0)", "acquire(a1)", "release(a0)", "dispose()", "release(a1)", "acquire(a2)"],
+    ),
+]
 
 
 @pytest.mark.parametrize(("profile", "config", "ops"), ACCEPTED)

@@ -1,0 +1,47 @@
+"""poolspec check finds a seeded bug in broken copies of QueuePool and PooledDB, under its rule.
+
+The broken pools (tests/thirdparty/buggy_pools.py) live outside the libraries'
+modules, so the profile is found by class name and shape, as for a user's
+fork. Each must fail the rule its bug breaks, and that rule must be one the
+unbroken class does not fail (test_verdicts.py pins those), so the failure is
+the bug's. Shrinking is off to keep the run short; the rule attribution does
+not depend on it.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+import model
+from spec import check
+from spec._cli import _detect_profile
+from tests.thirdparty.test_verdicts import PINNED
+
+pytestmark = pytest.mark.stateful
+
+buggy_pools = pytest.importorskip(
+    "tests.thirdparty.buggy_pools", reason="SQLAlchemy or DBUtils is not installed"
+)
+
+_RESET_RULE = {
+    model.ResetMode.NONE: "RESET-1",
+    model.ResetMode.ROLLBACK_IF_BEGUN: "RESET-2",
+    model.ResetMode.ROLLBACK: "RESET-3",
+    model.ResetMode.COMMIT: "RESET-4",
+    model.ResetMode.FULL: "RESET-5",
+}
+
+
+@pytest.mark.parametrize(("name", "rule"), sorted(buggy_pools.BUGGY.items()))
+def test_seeded_bug_is_found_under_its_rule(name: str, rule: str) -> None:
+    factory = getattr(buggy_pools, name)
+    profile = _detect_profile(factory)
+    report = check(profile, factory, examples=60, seed=3, shrink=False)
+    failed = {v.rule: v for v in report.failed}
+    if rule == "RESET-*":
+        found = [v for v in report.failed if v.config and v.rule == _RESET_RULE[v.config.reset]]
+        assert found, sorted(failed)
+        assert not {v.rule for v in found} & PINNED[profile]
+        return
+    assert rule in failed, sorted(failed)
+    assert rule not in PINNED[profile]  # the unbroken class keeps it
