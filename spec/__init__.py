@@ -30,6 +30,7 @@ from ._adapters import Adapter as Adapter
 from ._adapters import Avoid as Avoid
 from ._adapters import DBUtilsAdapter as DBUtilsAdapter
 from ._adapters import OurAdapter as OurAdapter
+from ._adapters import PlainAdapter as PlainAdapter
 from ._adapters import Profile as Profile
 from ._adapters import SQLAlchemyAdapter as SQLAlchemyAdapter
 from ._conformance import CheckReport as CheckReport
@@ -75,6 +76,7 @@ __all__ = [
     "Lockstep",
     "LockstepFailure",
     "OurAdapter",
+    "PlainAdapter",
     "Profile",
     "RecordingConnection",
     "RecordingDriver",

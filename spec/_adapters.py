@@ -205,6 +205,38 @@ class OurAdapter(HandleAdapter):
         return _driver_refusal(exc, driver)
 
 
+class PlainAdapter(HandleAdapter):
+    """Drives the plain shape: ``pool.acquire()`` and ``pool.release(conn)``, ``pool.close()``.
+
+    The connection handed out is used as a DB-API connection; errors of the
+    pool itself are mapped by name (``...Timeout``, ``...Exhausted``/``Empty``,
+    ``...Closed``), the rest as the driver's.
+    """
+
+    name = "plain"
+    # a raw connection dropped without release() is invisible to such a pool
+    supports = frozenset({model.OpKind.CLOSE})
+
+    def acquire(self, pool: Any) -> Any:
+        return pool.acquire()
+
+    def release(self, pool: Any, handle: Any) -> None:
+        pool.release(handle)
+
+    def refusal(self, exc: BaseException, driver: RecordingDriver) -> model.Refusal | None:
+        name = type(exc).__name__.lower()
+        text = str(exc).lower()
+        if "timeout" in name or "timed out" in text:
+            return model.Refusal.TIMEOUT
+        if "exhausted" in name or name == "empty" or "toomany" in name:
+            return model.Refusal.EXHAUSTED
+        if "closed" in name or ("pool" in text and "closed" in text):
+            return model.Refusal.CLOSED
+        if isinstance(exc, ValueError | TypeError) or "misuse" in name or "released" in name:
+            return model.Refusal.NOT_HELD
+        return _driver_refusal(exc, driver)
+
+
 class SQLAlchemyAdapter(HandleAdapter):
     """Drives pools of SQLAlchemy's shape: ``connect()`` returns a proxy with ``close()``."""
 

@@ -30,6 +30,7 @@ _API_PROFILE = {
     "poolspec": "poolspec",
     "sqlalchemy": "sqlalchemy-queuepool",
     "dbutils": "dbutils-pooleddb",
+    "plain": "plain",
 }
 
 
@@ -154,6 +155,8 @@ def _detect_profile(factory: Any) -> str:
                 return profile
     if name in BY_CLASS_NAME:
         return BY_CLASS_NAME[name]
+    if hasattr(factory, "acquire") and hasattr(factory, "release"):
+        return "plain"
     if hasattr(factory, "connect") and not hasattr(factory, "connection"):
         return "sqlalchemy-queuepool"
     if hasattr(factory, "connection"):

@@ -33,7 +33,14 @@ from typing import Any
 
 import model
 
-from ._adapters import SETUP_SQL, Avoid, DBUtilsAdapter, Profile, SQLAlchemyAdapter
+from ._adapters import (
+    SETUP_SQL,
+    Avoid,
+    DBUtilsAdapter,
+    PlainAdapter,
+    Profile,
+    SQLAlchemyAdapter,
+)
 from ._driver import RecordingDriver
 
 F = model.Fairness
@@ -615,7 +622,39 @@ DBUTILS_PERSISTENTDB = Profile(
     ),
 )
 
+# -- the plain shape ------------------------------------------------------------------
+
+
+def build_plain(factory: Any, c: model.Config, driver: RecordingDriver, clock: Any) -> Any:
+    """A pool of the plain shape: ``factory(creator, max_size=N)``, plus what else it takes."""
+    del clock
+    if factory is None:
+        raise ValueError("the plain profile needs a pool class or factory (module:attribute)")
+    return _call(
+        factory,
+        driver.connect,
+        max_size=c.max_size,
+        optional={"timeout": REAL_TIMEOUT},
+    )
+
+
+PLAIN = Profile(
+    name="plain",
+    adapter=PlainAdapter(),
+    build=build_plain,
+    configs=({"max_size": (1, 2, 3), "fairness": (F.BARGING,)},),
+    notes=(
+        "Any pool built as factory(creator, max_size=N) with acquire(), release(conn) and "
+        "close(): it must block when exhausted and roll back on return (the common "
+        "contract); for other policies write a Profile of your own. A pool that hands out "
+        "raw connections cannot refuse their use after release (EXCL-3) nor tell a stale "
+        "release from the next holder's (EXCL-2), and cannot see a "
+        "connection dropped without release(), so drops are not drawn."
+    ),
+)
+
 THIRD_PARTY_PROFILES: tuple[Profile, ...] = (
+    PLAIN,
     SA_QUEUEPOOL,
     SA_SINGLETONTHREADPOOL,
     SA_NULLPOOL,
