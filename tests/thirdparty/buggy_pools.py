@@ -150,3 +150,15 @@ BUGGY: dict[str, str] = {
     "ReversedPooledDB": "ORDER-1",
     "SlotLeakPooledDB": "CONN-1",
 }
+
+
+class InvalidateLeaksQueuePool(QueuePool):
+    """INV-1: an invalidated connection is forgotten without being closed."""
+
+    def _close_connection(self, connection: Any, *, terminate: bool = False) -> None:
+        if terminate:
+            return  # invalidation terminates: the connection is dropped, still open
+        super()._close_connection(connection, terminate=terminate)
+
+
+BUGGY["InvalidateLeaksQueuePool"] = "INV-1"
