@@ -27,7 +27,7 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, rule, run_sta
 
 import model
 
-from ._adapters import Profile
+from ._adapters import Adapter, Profile
 from ._driver import RecordingDriver
 from ._lockstep import Lockstep, LockstepFailure
 from ._profiles import PROFILES
@@ -157,6 +157,7 @@ def machine(
 def run_conformance(
     factory: Any = None,
     *,
+    adapter: Adapter | None = None,
     profile: Profile | str = "poolspec",
     settings: settings | None = None,
     actors: int = 3,
@@ -164,10 +165,23 @@ def run_conformance(
 ) -> None:
     """Run the lockstep state machine against ``factory``'s pool; raise on the first divergence.
 
+    Args:
+        factory: the pool class or factory (None: the profile's default).
+        adapter: how to drive the pool, when not the profile's own (any
+            object with ``Adapter``'s methods).
+        profile: which configurations to draw and how to build the pool.
+        settings: Hypothesis settings (default: 50 programs of 30 steps).
+        actors: how many actor threads.
+        real: real sqlite3 connections under the recording driver (else a fake).
+
     Raises:
         LockstepFailure: the pool broke a rule; the message names the rule and
             lists the shortest program Hypothesis found.
     """
+    if adapter is not None:
+        profile = replace(
+            PROFILES[profile] if isinstance(profile, str) else profile, adapter=adapter
+        )
     chosen = settings or hypothesis.settings(
         max_examples=50,
         stateful_step_count=30,
