@@ -265,7 +265,7 @@ def _parser() -> argparse.ArgumentParser:
     ck.add_argument("target", nargs="?", help="module:attribute naming a pool class or factory")
     ck.add_argument("--api", choices=sorted(_API_PROFILE), help="the target's API shape")
     ck.add_argument("--profile", help=f"configuration profile: {', '.join(PROFILES)}")
-    ck.add_argument("--examples", type=int, default=60, help="Hypothesis examples per round")
+    ck.add_argument("--examples", type=int, default=100, help="Hypothesis examples per round")
     ck.add_argument("--steps", type=int, default=25, help="operations per example")
     ck.add_argument("--actors", type=int, default=3, help="actor threads")
     ck.add_argument(
