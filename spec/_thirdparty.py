@@ -344,12 +344,15 @@ def _checked_out(c: model.Config, s: model.State, op: model.Op) -> bool:
 
 
 def _beside_others(c: model.Config, s: model.State, op: model.Op) -> bool:
-    del s
     if c.max_size == 1:
         return False
+    # a checkout gate that cannot replace what it closed (ping, recycle, soft
+    # invalidation, then a failed connect) leaves an empty record too
     if op.kind is K.FAIL_CONNECT:
-        # a checkout gate that cannot replace what it closed leaves an empty record too
-        return c.ping is P.ON_CHECKOUT or c.max_lifetime is not None
+        gated = c.ping is P.ON_CHECKOUT or c.max_lifetime is not None
+        return gated or any(conn.stale for conn in s.conns)
+    if op.kind is K.SOFT_INVALIDATE:
+        return s.connect_failures > 0
     return True
 
 
@@ -377,7 +380,7 @@ _SA_DISPOSE_IN_USE = Avoid(
 )
 _SA_EMPTY_RECORD = Avoid(
     "ORDER-1",
-    frozenset({K.INVALIDATE, K.DETACH, K.KILL, K.FAIL_CONNECT}),
+    frozenset({K.INVALIDATE, K.DETACH, K.KILL, K.FAIL_CONNECT, K.SOFT_INVALIDATE}),
     _beside_others,
     "QueuePool keeps the record of a connection it lost (invalidated, detached, dead when "
     "reset, not replaced at checkout) in its idle queue and reconnects it when taken: it "
