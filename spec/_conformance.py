@@ -340,7 +340,7 @@ def check(
     steps: int = 25,
     actors: int = 3,
     seed: int | None = None,
-    rounds: int = 6,
+    rounds: int = 8,
     progress: Callable[[str], None] | None = None,
     real: bool = True,
     shrink: bool = True,

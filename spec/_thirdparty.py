@@ -563,6 +563,52 @@ def build_dbutils_persistentdb(
     )
 
 
+def _held_dead(c: model.Config, s: model.State, op: model.Op) -> bool:
+    del c
+    hold = s.holds[op.actor] if op.actor is not None else None
+    return hold is not None and s.has_conn(hold.conn) and not s.conn(hold.conn).alive
+
+
+def _held_dead_in_transaction(c: model.Config, s: model.State, op: model.Op) -> bool:
+    if not _held_dead(c, s, op):
+        return False
+    if op.kind in (K.COMMIT, K.ROLLBACK):
+        return True  # a commit or rollback is the end of a transaction, begun or not
+    hold = s.holds[op.actor] if op.actor is not None else None
+    assert hold is not None
+    conn = s.conn(hold.conn)
+    return conn.txn or conn.begun
+
+
+def _gate_cannot_replace(c: model.Config, s: model.State, op: model.Op) -> bool:
+    del op
+    if c.ping is not P.ON_CHECKOUT or not s.connect_failures:
+        return False
+    return bool(s.ping_failures) or any(not s.conn(i).alive for i in s.idle)
+
+
+_DBUTILS_DEAD_RETURN = Avoid(
+    "CAP-5",
+    frozenset({K.RELEASE, K.DROP}),
+    _held_dead,
+    "a dead connection given back is reconnected in place instead of closed, its slot kept; "
+    "if that reconnect fails, the dead connection is never closed (design, with a leak)",
+)
+_DBUTILS_REOPEN_IN_TRANSACTION = Avoid(
+    "LIVE-3",
+    frozenset({K.WORK, K.SET_SESSION, K.COMMIT, K.ROLLBACK}),
+    _held_dead_in_transaction,
+    "a commit or rollback, or a statement inside a transaction, that fails on a lost "
+    "connection makes it reopen at once (the error still reaches the caller) (design)",
+)
+_DBUTILS_DEAD_HANDOUT = Avoid(
+    "LIVE-1",
+    frozenset({K.ACQUIRE}),
+    _gate_cannot_replace,
+    "a connection whose ping fails is handed out anyway, dead, when its reconnect fails (a bug)",
+)
+_DBUTILS_AVOID = (_DBUTILS_DEAD_RETURN, _DBUTILS_REOPEN_IN_TRANSACTION, _DBUTILS_DEAD_HANDOUT)
+
 _DBUTILS_KEYWORDS = {"session_setup": "setsession", "ping": "ping"}
 
 DBUTILS_POOLEDDB = Profile(
@@ -570,6 +616,7 @@ DBUTILS_POOLEDDB = Profile(
     adapter=DBUtilsAdapter(),
     build=build_dbutils_pooleddb,
     lenient_release=True,
+    avoid=_DBUTILS_AVOID,
     default="dbutils.pooled_db:PooledDB",
     keywords={**_DBUTILS_KEYWORDS, "reset": "reset"},
     configs=(

@@ -35,9 +35,9 @@ PINNED: dict[str, set[str]] = {
     # resets the shared connection under its other holders, pings it for each,
     # reconnects a soft-invalidated one in use
     "sqlalchemy-staticpool": {"CAP-1", "CAP-5", "INV-2", "LIVE-1"},
-    # reconnects in place when a reset or commit fails; hands out a dead
-    # connection when its ping fails and it cannot reconnect
-    "dbutils-pooleddb": {"CAP-5", "LIVE-1", "LIVE-3"},
+    # its divergences (reconnect in place when a reset or commit fails, a dead
+    # connection handed out when it cannot reconnect) are steered around
+    "dbutils-pooleddb": set(),
     # as PooledDB, and: pings on every reentrant checkout, rolls back at every
     # close, leaves a finished thread's connection open
     "dbutils-persistentdb": {"AFF-2", "AFF-3", "CAP-5", "LIVE-1", "LIVE-3", "RESET-2"},
