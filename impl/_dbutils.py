@@ -48,8 +48,10 @@ connections are never reopened transparently (another holder's work would be
 lost). A shared connection is reset when its last holder gives it back; use
 a dedicated one for work inside ``begin()``.
 
-Handles are :class:`DBUtilsConnection` objects; using one after ``close()``
-raises :class:`InvalidConnection`. Other differences from DBUtils:
+Handles are :class:`DBUtilsConnection` objects: the engine's handle class
+with DBUtils' error names, made by the engine itself (one object per
+checkout). Using one after ``close()`` raises :class:`InvalidConnection`.
+Other differences from DBUtils:
 
 1. Closing a handle twice raises ``InvalidConnection`` (DBUtils ignores it).
 2. ``maxusage`` counts checkouts, not statements.
@@ -66,10 +68,8 @@ raises :class:`InvalidConnection`. Other differences from DBUtils:
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import replace
-from types import TracebackType
 from typing import Any, final
 
 from ._config import Ping, PoolConfig, ResetMode
@@ -110,28 +110,15 @@ InvalidConnection = InvalidConnectionError
 TooManyConnections = TooManyConnectionsError
 
 
-@contextmanager
-def _released_as_invalid() -> Iterator[None]:
-    """Raise the engine's ``ConnectionReleased`` under DBUtils' name.
-
-    Only the engine's handle and cursor run inside, and they never raise
-    DBUtils' ``InvalidConnection`` themselves.
-    """
-    try:
-        yield
-    except ConnectionReleased as exc:
-        raise InvalidConnectionError(str(exc)) from exc
-
-
 @final
-class DBUtilsCursor:
-    """A cursor on a :class:`DBUtilsConnection` (the engine's cursor, DBUtils' error names)."""
+class DBUtilsCursor(PooledCursor):
+    """A cursor on a :class:`DBUtilsConnection`: the engine's cursor, usable in ``with``.
 
-    __slots__ = ("_cur",)
+    Used after its connection was closed, it raises :class:`InvalidConnection`
+    (its connection's error for a released handle).
+    """
 
-    def __init__(self, cur: PooledCursor) -> None:
-        """Wrap the engine's cursor. Internal: use ``DBUtilsConnection.cursor()``."""
-        self._cur = cur
+    __slots__ = ()
 
     def execute(self, sql: str, params: Params | None = None) -> DBUtilsCursor:
         """Run one statement; a lost connection is reopened where that is safe.
@@ -143,8 +130,7 @@ class DBUtilsCursor:
             InvalidConnection: the handle was closed.
             Exception: the driver's error, if not reopened transparently.
         """
-        with _released_as_invalid():
-            self._cur.execute(sql, params)
+        self._statement(sql, params, many=False)
         return self
 
     def executemany(self, sql: str, seq_of_params: Sequence[Params]) -> DBUtilsCursor:
@@ -157,45 +143,8 @@ class DBUtilsCursor:
             InvalidConnection: the handle was closed.
             Exception: the driver's error, if not reopened transparently.
         """
-        with _released_as_invalid():
-            self._cur.executemany(sql, seq_of_params)
+        self._statement(sql, seq_of_params, many=True)
         return self
-
-    def fetchone(self) -> Any:
-        """The next row, or None.
-
-        Raises:
-            InvalidConnection: the handle was closed.
-        """
-        with _released_as_invalid():
-            return self._cur.fetchone()
-
-    def fetchmany(self, size: int | None = None) -> list[Any]:
-        """Up to ``size`` rows (default ``arraysize``).
-
-        Raises:
-            InvalidConnection: the handle was closed.
-        """
-        with _released_as_invalid():
-            return self._cur.fetchmany(size)
-
-    def fetchall(self) -> list[Any]:
-        """The remaining rows.
-
-        Raises:
-            InvalidConnection: the handle was closed.
-        """
-        with _released_as_invalid():
-            return self._cur.fetchall()
-
-    def close(self) -> None:
-        """Close the cursor. Always allowed."""
-        self._cur.close()
-
-    def __iter__(self) -> Iterator[Any]:
-        """Yield the remaining rows."""
-        while (row := self.fetchone()) is not None:
-            yield row
 
     def __enter__(self) -> DBUtilsCursor:
         """The cursor itself."""
@@ -205,48 +154,23 @@ class DBUtilsCursor:
         """Close the cursor."""
         self.close()
 
-    @property
-    def description(self) -> Any:
-        """Column descriptions of the last result (PEP 249), or None."""
-        return self._cur.description
 
-    @property
-    def rowcount(self) -> int:
-        """Rows affected by the last statement, or -1."""
-        return self._cur.rowcount
-
-    @property
-    def arraysize(self) -> int:
-        """How many rows ``fetchmany()`` returns by default."""
-        return self._cur.arraysize
-
-    @arraysize.setter
-    def arraysize(self, value: int) -> None:
-        self._cur.arraysize = value
-
-
-@final
-class DBUtilsConnection:
+class DBUtilsConnection(PooledConnection):
     """A connection from ``PooledDB`` or ``PersistentDB``: close it to give it back.
 
-    The engine's handle with DBUtils' error names: after ``close()`` every
-    method raises :class:`InvalidConnection`. ``begin()`` marks a
-    transaction: transparent reopen is suspended until ``commit()`` or
-    ``rollback()``, and (``reset=False``) it is rolled back on return.
+    The engine's handle with DBUtils' names: the engine creates this subclass
+    directly, so a checkout makes one object, not a wrapper around another.
+    After ``close()`` every method raises :class:`InvalidConnection`.
+    ``begin()`` marks a transaction: transparent reopen is suspended until
+    ``commit()`` or ``rollback()``, and (``reset=False``) it is rolled back on
+    return. ``cursor()`` gives a :class:`DBUtilsCursor`. The engine's extras
+    (``execute()``, ``invalidate()``, ``detach()``, ``info``) work as on
+    :class:`~impl.PooledConnection`.
     """
 
-    __slots__ = ("__weakref__", "_conn", "_ends_thread")
+    __slots__ = ()
 
-    def __init__(self, conn: PooledConnection, ends_thread: Pool | None = None) -> None:
-        """Wrap an engine handle. Internal: use ``connection()``.
-
-        Args:
-            conn: the engine's handle.
-            ends_thread: the per-thread engine whose thread connection a
-                close closes (``PersistentDB(closeable=True)``).
-        """
-        self._conn = conn
-        self._ends_thread = ends_thread
+    _released = InvalidConnectionError
 
     def cursor(self) -> DBUtilsCursor:
         """A new cursor.
@@ -254,93 +178,63 @@ class DBUtilsConnection:
         Raises:
             InvalidConnection: the handle was closed.
         """
-        with _released_as_invalid():
-            return DBUtilsCursor(self._conn.cursor())
+        self._live()
+        return DBUtilsCursor(self)
 
-    def begin(self) -> None:
-        """Start a transaction explicitly (suspends transparent reopen until it ends).
-
-        Raises:
-            InvalidConnection: the handle was closed.
-        """
-        with _released_as_invalid():
-            self._conn.begin()
-
-    def commit(self) -> None:
-        """Commit.
+    def execute(self, sql: str, params: Params | None = None) -> DBUtilsCursor:
+        """Run one statement on a new cursor, as ``cursor().execute(sql, params)``.
 
         Raises:
             InvalidConnection: the handle was closed.
-            Exception: the driver's error.
+            Exception: the driver's error, if not reopened transparently.
         """
-        with _released_as_invalid():
-            self._conn.commit()
-
-    def rollback(self) -> None:
-        """Roll back.
-
-        Raises:
-            InvalidConnection: the handle was closed.
-            Exception: the driver's error.
-        """
-        with _released_as_invalid():
-            self._conn.rollback()
-
-    def close(self) -> None:
-        """Give the connection back (``PersistentDB(closeable=True)``: and close it).
-
-        With ``closeable=True`` the thread's connection is closed when its
-        outermost handle closes; the thread's next ``connection()`` opens a
-        new one.
-
-        Raises:
-            InvalidConnection: the handle was closed already.
-        """
-        try:  # not _released_as_invalid(): a generator context costs more than the return
-            self._conn.close()
-        except ConnectionReleased as exc:  # the engine's handle: never InvalidConnection itself
-            raise InvalidConnectionError(str(exc)) from exc
-        engine = self._ends_thread
-        if engine is not None:
-            try:
-                engine.end_thread()
-            except PoolMisuse:
-                # An outer handle in this thread still holds the connection:
-                # it is closed when that one closes.
-                return
+        return DBUtilsCursor(self).execute(sql, params)
 
     def __enter__(self) -> DBUtilsConnection:
         """The handle itself."""
         return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        """Give the connection back, unless it was closed inside the block."""
-        if not self._conn.closed:
-            self.close()
+    def __repr__(self) -> str:
+        state = "closed" if self.closed else "open"
+        return f"<DBUtilsConnection {state}, checked out at {self.checked_out_at}>"
 
-    @property
-    def closed(self) -> bool:
-        """Whether the handle was closed."""
-        return self._conn.closed
 
-    @property
-    def raw(self) -> Any:
-        """The driver's connection: an escape hatch the pool does not see through.
+@final
+class _ThreadClosingConnection(DBUtilsConnection):
+    """A ``PersistentDB(closeable=True)`` handle: closing it closes the thread's connection.
+
+    The connection is closed when the thread's outermost handle closes; the
+    thread's next ``connection()`` opens a new one.
+    """
+
+    __slots__ = ()
+
+    def close(self) -> None:
+        """Give the connection back, then close it unless an outer handle still holds it.
 
         Raises:
-            InvalidConnection: the handle was closed.
+            InvalidConnection: the handle was closed already.
         """
-        with _released_as_invalid():
-            return self._conn.raw
+        super().close()
+        try:
+            self._pool.end_thread()
+        except PoolMisuse:
+            # An outer handle in this thread still holds the connection:
+            # it is closed when that one closes.
+            return
 
-    def __repr__(self) -> str:
-        state = "closed" if self._conn.closed else "open"
-        return f"<DBUtilsConnection {state}, checked out at {self._conn.checked_out_at}>"
+
+def _engine(
+    connect: Callable[[], Any],
+    config: PoolConfig,
+    clock: Clock | None,
+    sync: Sync | None,
+    handle: type[DBUtilsConnection] = DBUtilsConnection,
+) -> Pool:
+    """An engine whose checkouts make ``handle`` objects (DBUtils' names, one object each)."""
+    engine = Pool(connect, config, clock=clock, sync=sync)
+    engine._handle = handle
+    return engine
 
 
 # -- translating DBUtils' spellings ------------------------------------------------------
@@ -559,16 +453,16 @@ class PooledDB:
             shared_config = replace(
                 config, max_size=shared, idle_cap=None, min_idle=0, shared=True, failures=()
             )
-            self._shared = Pool(connect, shared_config, clock=clock, sync=sync)
-        self._dedicated = Pool(connect, config, clock=clock, sync=sync)
+            self._shared = _engine(connect, shared_config, clock, sync)
+        self._dedicated = _engine(connect, config, clock, sync)
 
     def _checkout(self, shareable: bool, stacklevel: int) -> DBUtilsConnection:
         engine = self._shared if shareable and self._shared is not None else self._dedicated
         try:
-            conn = engine.acquire(stacklevel=stacklevel + 1)
+            # the engine makes DBUtilsConnection handles (_engine); no cast() call on the hot path
+            return engine.acquire(stacklevel=stacklevel + 1)  # type: ignore[return-value]
         except PoolExhausted as exc:
             raise TooManyConnectionsError(str(exc)) from exc
-        return DBUtilsConnection(conn)
 
     def connection(self, shareable: bool = True) -> DBUtilsConnection:
         """Check out a connection; close it to give it back.
@@ -597,13 +491,8 @@ class PooledDB:
         Raises:
             Exception: the driver's error from the connect.
         """
-        engine = Pool(
-            self._connect,
-            _unpooled(self._dedicated.config),
-            clock=self._clock,
-            sync=self._sync,
-        )
-        return DBUtilsConnection(engine.acquire(stacklevel=2))
+        engine = _engine(self._connect, _unpooled(self._dedicated.config), self._clock, self._sync)
+        return engine.acquire(stacklevel=2)  # type: ignore[return-value]  # see _checkout
 
     def close(self) -> None:
         """Close the pool: idle connections close now, checked-out ones when given back."""
@@ -639,7 +528,7 @@ class PersistentDB:
     called) and stays with the thread, unless ``closeable=True``.
     """
 
-    __slots__ = ("_clock", "_closeable", "_connect", "_engine", "_sync")
+    __slots__ = ("_clock", "_connect", "_engine", "_sync")
 
     def __init__(
         self,
@@ -679,7 +568,7 @@ class PersistentDB:
         del threadlocal
         _refuse_unsafe(creator, "PersistentDB")
         self._connect = _connector(creator, args, kwargs)
-        self._closeable = bool_arg("closeable", closeable)
+        ends_thread = bool_arg("closeable", closeable)
         self._clock = clock
         self._sync = sync
         config = PoolConfig(
@@ -692,11 +581,12 @@ class PersistentDB:
             ping=_ping_mode(ping),
             failures=_failures(failures, creator),
         )
-        self._engine = Pool(self._connect, config, clock=clock, sync=sync)
+        handle = _ThreadClosingConnection if ends_thread else DBUtilsConnection
+        self._engine = _engine(self._connect, config, clock, sync, handle)
 
     def _checkout(self, stacklevel: int) -> DBUtilsConnection:
-        conn = self._engine.acquire(stacklevel=stacklevel + 1)
-        return DBUtilsConnection(conn, self._engine if self._closeable else None)
+        # the engine makes DBUtilsConnection handles (_engine); no cast() call on the hot path
+        return self._engine.acquire(stacklevel=stacklevel + 1)  # type: ignore[return-value]
 
     def connection(self, shareable: bool = False) -> DBUtilsConnection:
         """A handle on this thread's connection (opened at the thread's first call).
@@ -722,13 +612,8 @@ class PersistentDB:
         Raises:
             Exception: the driver's error from the connect.
         """
-        engine = Pool(
-            self._connect,
-            _unpooled(self._engine.config),
-            clock=self._clock,
-            sync=self._sync,
-        )
-        return DBUtilsConnection(engine.acquire(stacklevel=2))
+        engine = _engine(self._connect, _unpooled(self._engine.config), self._clock, self._sync)
+        return engine.acquire(stacklevel=2)  # type: ignore[return-value]  # see _checkout
 
     def end_thread(self) -> None:
         """Close the calling thread's connection now (call it before a thread ends).

@@ -16,7 +16,7 @@ from __future__ import annotations
 import warnings
 from collections.abc import Iterator, Mapping, Sequence
 from types import CodeType
-from typing import TYPE_CHECKING, Any, final
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from ._errors import ConnectionReleased, PoolMisuse
 from ._records import ConnRecord
@@ -28,15 +28,21 @@ if TYPE_CHECKING:
 Params = Sequence[Any] | Mapping[str, Any]
 
 
-@final
 class PooledConnection:
     """A checked-out connection: use it, then :meth:`close` it to give it back.
 
     A handle dropped without ``close()`` is given back when it is garbage
     collected, with a ``ResourceWarning`` naming where it was checked out.
+
+    Not final: a front door may subclass it, adding no slots, to give its
+    handles their own names and methods (``DBUtilsConnection``); the pool then
+    creates the subclass directly, one object per checkout.
     """
 
     __slots__ = ("_code", "_lasti", "_pool", "_rec")  # no __weakref__: 8 bytes a checkout
+
+    #: What a released (or invalidated) handle raises: a subclass may name it.
+    _released: ClassVar[type[ConnectionReleased]] = ConnectionReleased
 
     def __init__(self, pool: Pool, rec: ConnRecord, code: CodeType, lasti: int) -> None:
         """Wrap a checked-out connection. Internal: use ``Pool.acquire()``.
@@ -72,13 +78,11 @@ class PooledConnection:
         """
         rec = self._rec
         if rec is None:
-            raise ConnectionReleased(
+            raise self._released(
                 f"connection checked out at {self.checked_out_at} was already released"
             )
         if rec.gone:
-            raise ConnectionReleased(
-                f"connection checked out at {self.checked_out_at} was invalidated"
-            )
+            raise self._released(f"connection checked out at {self.checked_out_at} was invalidated")
         return rec
 
     def _failed(self, rec: ConnRecord, exc: BaseException) -> None:
@@ -168,14 +172,12 @@ class PooledConnection:
         """
         rec = self._rec
         if rec is None:
-            raise ConnectionReleased(
+            raise self._released(
                 f"connection checked out at {self.checked_out_at} was closed twice"
             )
         self._rec = None
         if rec.gone:
-            raise ConnectionReleased(
-                f"connection checked out at {self.checked_out_at} was invalidated"
-            )
+            raise self._released(f"connection checked out at {self.checked_out_at} was invalidated")
         self._pool._release(rec)
 
     def __enter__(self) -> PooledConnection:
@@ -288,7 +290,6 @@ class PooledConnection:
         return f"<PooledConnection {state}, checked out at {self.checked_out_at}>"
 
 
-@final
 class PooledCursor:
     """A cursor on a pooled connection; it reopens a lost connection where that is safe.
 
@@ -296,6 +297,8 @@ class PooledCursor:
     reopened connection), so ``description`` is None and ``rowcount`` -1 before.
     Where the driver's connection has an ``execute()`` method (sqlite3,
     psycopg 3), that first statement runs through it.
+
+    Not final: ``DBUtilsCursor`` adds DBUtils' context-manager use.
     """
 
     __slots__ = ("_arraysize", "_conn", "_cur", "_owner")

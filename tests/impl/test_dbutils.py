@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 import sqlite3
+import sys
 import types
 from typing import Any
 
@@ -11,6 +13,7 @@ import pytest
 from impl import (
     ConnectionReleased,
     DBUtilsConnection,
+    DBUtilsCursor,
     InvalidConnection,
     InvalidConnectionError,
     ManualClock,
@@ -23,6 +26,8 @@ from impl import (
     PooledDBError,
     PoolError,
     PoolExhausted,
+    Pool,
+    PooledConnection,
     PoolTimeout,
     ResetMode,
     TooManyConnections,
@@ -326,6 +331,79 @@ def test_handles_after_close_raise_invalid_connection(lite: RecordingDriver) -> 
     pool.close()
 
 
+def test_engine_extras_after_close_raise_invalid_connection(lite: RecordingDriver) -> None:
+    """The engine's methods a DBUtils handle inherits raise DBUtils' name after close too."""
+    pool = PooledDB(lite)
+    conn = pool.connection()
+    cur = conn.execute("SELECT 2")
+    assert isinstance(cur, DBUtilsCursor)
+    assert cur.fetchall() == [(2,)]
+    conn.close()
+    uses = (
+        lambda: conn.execute("SELECT 1"),
+        lambda: conn.invalidate(),
+        lambda: conn.invalidate(soft=True),
+        lambda: conn.detach(),
+        lambda: conn.info,
+    )
+    for use in uses:
+        with pytest.raises(InvalidConnection, match="already released"):
+            use()
+    with pytest.raises(InvalidConnection, match="already released"), cur:
+        cur.fetchall()
+    pool.close()
+
+
+def test_invalidated_connection_raises_invalid_connection(lite: RecordingDriver) -> None:
+    """A handle whose connection was invalidated raises InvalidConnection, and frees its slot."""
+    pool = PooledDB(lite, maxconnections=1)
+    conn = pool.connection()
+    conn.invalidate()
+    with pytest.raises(InvalidConnection):
+        conn.cursor()
+    with pytest.raises(InvalidConnection, match="closed twice"):
+        conn.close()
+    with pool.connection() as again:  # the slot is free
+        assert ident(again) == 1
+    pool.close()
+
+
+def test_one_object_per_checkout(lite: RecordingDriver) -> None:
+    """A DBUtils handle is the engine's handle itself, no bigger: the memory target's ground.
+
+    BENCHMARKS.md checks the bytes per checked-out connection; this pins the
+    reason they match the engine's: no wrapper object and no added slot.
+    """
+    pool = PooledDB(lite)
+    persist = PersistentDB(lite, closeable=True)
+    engine = Pool(lite)
+    plain = engine.acquire()
+    assert type(plain) is PooledConnection  # the engine's own doors are unchanged
+    for conn in (pool.connection(), persist.connection(), pool.steady_connection()):
+        assert isinstance(conn, DBUtilsConnection)
+        assert isinstance(conn, PooledConnection)
+        assert not hasattr(conn, "__dict__")
+        assert sys.getsizeof(conn) == sys.getsizeof(plain)
+        assert repr(conn).startswith("<DBUtilsConnection open, checked out at ")
+        conn.close()
+    plain.close()
+    for closing in (pool.close, persist.close, engine.close):
+        closing()
+
+
+def test_dropped_handle_is_given_back_with_a_warning(lite: RecordingDriver) -> None:
+    """A DBUtils handle dropped without close() is given back, with a ResourceWarning."""
+    pool = PooledDB(lite)
+    conn = pool.connection()
+    site = re.escape(conn.checked_out_at)
+    lite.drain()
+    with pytest.warns(ResourceWarning, match=rf"at {site} was never closed"):
+        del conn  # reference counting frees it at once: the handle is in no cycle
+    assert log(lite) == ["rollback0"]
+    assert counts(pool) == (1, 0, 0, 1)
+    pool.close()
+
+
 def test_cursor_wrapper(lite: RecordingDriver) -> None:
     """The cursor offers DB-API's methods and attributes, by name."""
     pool = PooledDB(lite)
@@ -442,6 +520,15 @@ def test_persistentdb_closeable(lite: RecordingDriver) -> None:
     assert log(lite) == ["close0"]
     with persist.connection() as conn:
         assert ident(conn) == 1
+    assert log(lite) == ["connect1", "close1"]
+    with pytest.raises(InvalidConnection, match="closed twice"):
+        conn.close()  # a second close does not end the thread's connection again
+    held = persist.connection()
+    steady = persist.steady_connection()
+    steady.close()  # a steady connection is not the thread's: it closes only itself
+    assert log(lite) == ["connect2", "connect3", "close3"]
+    assert held.cursor().execute("SELECT 1").fetchone() == (1,)
+    held.close()
     persist.close()
 
 
