@@ -4,7 +4,10 @@ Every locked section decides and returns (a connection to validate, a slot to
 connect in, a connection to close, a waiter to wake); the caller then makes
 the driver calls. Each section is labelled with what it decides. Every path
 that holds a slot, a connection or a wait slot catches ``BaseException`` and
-gives it back before re-raising.
+gives it back before re-raising; so does every section whose decision an
+interrupt could strand right after it unlocks (or while it wakes a waiter):
+what it decided is still placed (handed out, put back, closed, or its slot
+freed) before the interrupt goes on.
 
 The semantics are the model's (``model/_transitions.py``), operation by
 operation:
@@ -116,6 +119,8 @@ class _Action(Enum):
 #: member through its class (``Resolution.HANDOFF``) costs more than a lock round trip.
 _HANDOFF = Resolution.HANDOFF
 _TIMEOUT = Resolution.TIMEOUT
+_PERMIT = Resolution.PERMIT
+_RETRY = Resolution.RETRY
 _VALIDATE = _Action.VALIDATE
 
 
@@ -202,6 +207,7 @@ class Pool:
         "_failures",
         "_fifo_fair",
         "_gated",
+        "_handle",
         "_idle",
         "_kept_idle",
         "_lifo",
@@ -284,6 +290,8 @@ class Pool:
         self._block = config.block
         self._per_thread = config.per_thread
         self._failures = config.failures
+        # the handle class made per checkout; a front door may set a subclass (DBUtils)
+        self._handle: type[PooledConnection] = PooledConnection
         self._gated = (
             config.ping is Ping.ON_CHECKOUT
             or config.max_usage is not None
@@ -337,20 +345,25 @@ class Pool:
 
     def _prefill(self, count: int) -> None:
         """Open ``count`` idle connections (CAP-3); on failure close them and re-raise."""
-        for _ in range(count):
-            with self._lock:  # decide: a slot for one prefill connection
-                self._open += 1
-            try:
-                rec = self._open_record(None)
-            except BaseException:
-                with self._lock:  # decide: the slot frees again
-                    self._open -= 1
-                self.close()
-                raise
-            rec.holders = 0
-            rec.idle_since = self._stamp_idle()
-            with self._lock:  # decide: it is idle
-                self._idle.append(rec)
+        try:
+            for _ in range(count):
+                with self._lock:  # decide: a slot for one prefill connection
+                    self._open += 1
+                try:
+                    rec = self._open_record(None)
+                except BaseException:
+                    with self._lock:  # decide: the slot frees again
+                        self._open -= 1
+                    raise
+                rec.holders = 0
+                try:
+                    rec.idle_since = self._stamp_idle()
+                finally:  # even when interrupted: close() below closes it
+                    with self._lock:  # decide: it is idle
+                        self._idle.append(rec)
+        except BaseException:
+            self.close()  # every connection opened so far is idle: it closes
+            raise
 
     # -- public API ----------------------------------------------------------
 
@@ -395,21 +408,26 @@ class Pool:
         if self._quick_out and timeout is _DEFAULT:
             # acquire/release rather than ``with``: half the cost on CPython 3.11
             lock = self._lock
-            lock.acquire()  # decide: the idle connection to hand out, or queue at the cap
             try:
-                # no closed check: close() empties the idle deque, and nothing goes idle after
-                idle = self._idle
-                if idle:
-                    taken = idle.pop() if self._lifo else idle.popleft()
-                elif (
-                    self._quick_queue
-                    and (cap := self._max_size) is not None
-                    and self._open >= cap
-                    and not self._closed
-                ):
-                    slot = self._queue_locked(self._config.timeout)
-            finally:
-                lock.release()
+                lock.acquire()  # decide: the idle connection to hand out, or queue at the cap
+                try:
+                    # no closed check: close() empties the idle deque, and nothing goes idle after
+                    idle = self._idle
+                    if idle:
+                        taken = idle.pop() if self._lifo else idle.popleft()
+                    elif (
+                        self._quick_queue
+                        and (cap := self._max_size) is not None
+                        and self._open >= cap
+                        and not self._closed
+                    ):
+                        slot = self._queue_locked(self._config.timeout)
+                finally:
+                    lock.release()
+            except BaseException:
+                # interrupted right after unlocking: give back what was decided
+                self._undo_checkout(_VALIDATE if taken is not None else _Action.WAIT, taken, slot)
+                raise
             if slot is not None:
                 # at the cap: wait in line; a hand-off is served here, the rest below
                 resolved, taken = self._await(slot)
@@ -422,7 +440,7 @@ class Pool:
                 taken.holders = 1  # its only holder; ``uses`` counts only with max_usage
                 if taken.uncommon is None or not taken.stale:  # uncommon None: not stale
                     frame = sys._getframe(stacklevel)
-                    return PooledConnection(self, taken, frame.f_code, frame.f_lasti)
+                    return self._handle(self, taken, frame.f_code, frame.f_lasti)
         frame = sys._getframe(stacklevel)
         return self._checkout(timeout, frame.f_code, frame.f_lasti, taken, slot)
 
@@ -474,19 +492,22 @@ class Pool:
         Later checkouts raise ``PoolClosed``; connections checked out now are
         closed when given back. Closing twice does nothing.
         """
-        with self._lock:  # decide: the pool is closed; which idle ones close; refuse waiters
-            if self._closed:
-                return
-            self._closed = True
-            self._update_quick_locked()
-            doomed = self._take_idle_locked()
-            if self._waiters:
-                now = self._clock.now()
-                for slot in self._waiters:
-                    self._resolve_locked(slot, Resolution.CLOSED, now)
-                self._waiters.clear()
-        self._orphans.clear()  # their bindings' connections close below or on return
-        self._discard_all(doomed)
+        doomed: list[ConnRecord] = []
+        try:
+            with self._lock:  # decide: the pool is closed; which idle ones close; refuse waiters
+                if self._closed:
+                    return
+                self._closed = True
+                self._update_quick_locked()
+                doomed = self._take_idle_locked()
+                if self._waiters:
+                    now = self._clock.now()
+                    waiters = list(self._waiters)
+                    self._waiters.clear()
+                    self._resolve_each_locked(waiters, Resolution.CLOSED, now)
+        finally:  # even when interrupted right after unlocking
+            self._orphans.clear()  # their bindings' connections close below or on return
+            self._discard_all(doomed)
         if self._listeners:
             self._fire("pool_closed", None)
 
@@ -497,11 +518,14 @@ class Pool:
         """
         if self._orphans:
             self._sweep()
-        with self._lock:  # decide: which idle connections close
-            if self._closed:
-                return
-            doomed = self._take_idle_locked()
-        self._discard_all(doomed)
+        doomed: list[ConnRecord] = []
+        try:
+            with self._lock:  # decide: which idle connections close
+                if self._closed:
+                    return
+                doomed = self._take_idle_locked()
+        finally:  # even when interrupted right after unlocking
+            self._discard_all(doomed)
 
     def end_thread(self) -> None:
         """Per-thread mode: the calling thread gives up its bound connection, which closes (AFF-3).
@@ -521,17 +545,22 @@ class Pool:
         binding: Binding | None = getattr(self._local, "binding", None)
         if binding is None:
             return
-        with self._lock:  # decide: the thread's idle bound connection closes
-            rec = binding.rec
-            if rec is None:
-                return
-            if not rec.bound_idle:
-                raise PoolMisuse(
-                    f"end_thread() while this thread has its connection checked out "
-                    f"({rec.holders} handle(s) open)"
-                )
-            self._unbind_idle_locked(rec)
-        self._discard(rec)
+        doomed = None
+        try:
+            with self._lock:  # decide: the thread's idle bound connection closes
+                rec = binding.rec
+                if rec is None:
+                    return
+                if not rec.bound_idle:
+                    raise PoolMisuse(
+                        f"end_thread() while this thread has its connection checked out "
+                        f"({rec.holders} handle(s) open)"
+                    )
+                self._unbind_idle_locked(rec)
+                doomed = rec
+        finally:  # even when interrupted right after unlocking
+            if doomed is not None:
+                self._discard(doomed)
 
     def add_listener(self, event: str, fn: Listener) -> None:
         """Call ``fn(pool, driver_connection)`` on ``event`` (``pool_closed``: connection None).
@@ -637,8 +666,15 @@ class Pool:
             if resolved is _Action.CONNECT:
                 action = _Action.CONNECT
                 break
-            with self._lock:  # decide: reenter, validate one we had, connect, share, or queue
-                action, rec, slot = self._decide_locked(binding, wait_for, deadline, slot)
+            decided = None
+            try:
+                with self._lock:  # decide: reenter, validate one we had, connect, share, or queue
+                    decided = self._decide_locked(binding, wait_for, deadline, slot)
+            except BaseException:
+                if decided is not None:  # interrupted right after unlocking: give it back
+                    self._undo_checkout(*decided)
+                raise
+            action, rec, slot = decided
             if action is _Action.WAIT:
                 assert slot is not None
                 action, rec = self._await(slot)
@@ -661,8 +697,12 @@ class Pool:
         if (binding is not None and binding.rec is not rec) or (
             self._sharing is not None and action is not _Action.JOIN
         ):
-            self._bind(rec, binding)
-        handle = PooledConnection(self, rec, code, lasti)
+            try:
+                self._bind(rec, binding)
+            except BaseException:
+                self._release(rec)  # bound even when interrupted: give it back
+                raise
+        handle = self._handle(self, rec, code, lasti)
         if self._listeners:
             try:
                 self._fire("checkout", rec.raw)
@@ -724,6 +764,52 @@ class Pool:
             self._waiters.appendleft(slot)
         return _Action.WAIT, None, slot
 
+    def _undo_checkout(
+        self, action: _Action, rec: ConnRecord | None, slot: WaitSlot | None
+    ) -> None:
+        """Give back what a checkout decided when an interrupt came right after the decision.
+
+        The interrupt arrived once the lock was released, so the caller never
+        uses what was decided: a connection taken goes back (to its thread, to
+        the oldest waiter, or idle), a reserved slot frees for the next waiter,
+        a queued wait leaves the line (giving back what it was handed
+        meanwhile), a nested or shared hold ends. The caller re-raises the
+        interrupt; a second one while locking here is dropped in its favour.
+        """
+        if rec is None and slot is None and action is not _Action.CONNECT:
+            return  # nothing was decided
+        give_back: list[ConnRecord] = []
+        last_holder = False
+        self._lock_anyway()
+        try:  # decide: undo the checkout's decision
+            if action is _Action.WAIT:
+                assert slot is not None
+                self._abandon_locked(slot, give_back)
+            elif action is _Action.CONNECT:
+                self._open -= 1
+                self._serve_locked()
+            else:
+                assert rec is not None
+                if action is _Action.VALIDATE:
+                    rec.holders = 0
+                    doomed = self._give_locked(rec)
+                    if doomed is not None:
+                        give_back.append(doomed)
+                elif rec.holders > 1:  # JOIN, REENTER: the other holders keep it
+                    rec.holders -= 1
+                    if action is _Action.JOIN:
+                        rec.uses -= 1
+                else:
+                    last_holder = True  # the others gave it back meanwhile
+        finally:
+            try:
+                self._lock.release()
+            finally:  # even when interrupted again right after unlocking
+                self._discard_all(give_back)
+        if last_holder:
+            assert rec is not None
+            self._release(rec)
+
     def _queue_locked(self, timeout: float | None, deadline: float | None = None) -> WaitSlot:
         """Queue the calling thread as the newest waiter (lock held); ``deadline`` wins if given."""
         start = self._clock.now()
@@ -754,13 +840,24 @@ class Pool:
                     finally:
                         self._lock.release()
                     raise
-                try:  # decide: wait for this slot's resolution; expire it when due
-                    outcome = self._wait_locked(slot)
+                abandoned = False
+                try:
+                    try:  # decide: wait for this slot's resolution; expire it when due
+                        outcome = self._wait_locked(slot)
+                    except BaseException:
+                        abandoned = True
+                        self._abandon_locked(slot, give_back)
+                        raise
+                    finally:
+                        self._lock.release()
                 except BaseException:
-                    self._abandon_locked(slot, give_back)
+                    if not abandoned:  # interrupted right after unlocking: leave the line
+                        self._lock_anyway()
+                        try:  # decide: give back what it was handed
+                            self._abandon_locked(slot, give_back)
+                        finally:
+                            self._lock.release()
                     raise
-                finally:
-                    self._lock.release()
         finally:
             if give_back:
                 self._discard_all(give_back)
@@ -893,12 +990,17 @@ class Pool:
 
     def _bind(self, rec: ConnRecord, binding: Binding | None) -> None:
         """Record a fresh checkout: bound to its thread, or shareable."""
-        with self._lock:  # decide: the connection is bound to the thread / open to sharing
+        interrupt = self._lock_anyway()
+        try:  # decide: the connection is bound to the thread / open to sharing
             if binding is not None:
                 binding.rec = rec
                 rec.binding = binding
             if self._sharing is not None:
                 self._sharing.append(rec)
+        finally:
+            self._lock.release()
+        if interrupt is not None:
+            raise interrupt  # bound: the caller gives it back
 
     # -- the checkout gate and connects ----------------------------------------------
 
@@ -949,9 +1051,14 @@ class Pool:
                 self._forget_locked(rec)
                 self._serve_locked()
             raise
-        with self._lock:  # decide: the slot passes to the replacement
-            self._closed_count += 1
-            rec.gone = True
+        try:
+            with self._lock:  # decide: the slot passes to the replacement
+                self._closed_count += 1
+                rec.gone = True
+        except BaseException:
+            if rec.gone:  # interrupted right after unlocking: the slot frees instead
+                self._discard(rec)
+            raise
         return self._connect_in_slot(deadline, binding)
 
     def _connect_in_slot(self, deadline: float | None, binding: Binding | None) -> ConnRecord:
@@ -1131,18 +1238,24 @@ class Pool:
             except BaseException:
                 self._place_anyway(rec)  # interrupted while waiting: it must not be lost
                 raise
+            doomed_rec = None
             try:
-                kept = self._kept_idle
-                if (
-                    not self._waiters
-                    and not self._closed  # closed meanwhile: _give_locked says close it
-                    and (kept is None or len(self._idle) < kept)
-                ):
-                    self._idle.append(rec)
-                    return
-                doomed_rec = self._give_locked(rec)
-            finally:
-                lock.release()
+                try:
+                    kept = self._kept_idle
+                    if (
+                        not self._waiters
+                        and not self._closed  # closed meanwhile: _give_locked says close it
+                        and (kept is None or len(self._idle) < kept)
+                    ):
+                        self._idle.append(rec)
+                        return
+                    doomed_rec = self._give_locked(rec)
+                finally:
+                    lock.release()
+            except BaseException:
+                if doomed_rec is not None:  # interrupted right after unlocking: close it first
+                    self._discard(doomed_rec)
+                raise
             if doomed_rec is not None:
                 self._discard(doomed_rec)
             return
@@ -1156,15 +1269,21 @@ class Pool:
         except BaseException:
             self._release(rec)  # interrupted while waiting: give it back first, then go on
             raise
-        try:  # decide: an inner release, or the outermost: close it or reset it
-            holders = rec.holders - 1
-            rec.holders = holders
-            if not holders:
-                if self._sharing is not None:
-                    self._sharing.remove(rec)
-                doomed = self._closed or rec.broken  # CLOSE-2, LIVE-3
-        finally:
-            self._lock.release()
+        holders = -1
+        try:
+            try:  # decide: an inner release, or the outermost: close it or reset it
+                holders = rec.holders - 1
+                rec.holders = holders
+                if not holders:
+                    if self._sharing is not None:
+                        self._sharing.remove(rec)
+                    doomed = self._closed or rec.broken  # CLOSE-2, LIVE-3
+            finally:
+                self._lock.release()
+        except BaseException:
+            if not holders:  # interrupted right after unlocking: close it, free its slot
+                self._discard(rec)
+            raise
         if holders:
             # EVENT-1: a shared connection's holder gives its share back (a
             # checkin); a nested per-thread release gives nothing back (AFF-2)
@@ -1186,10 +1305,34 @@ class Pool:
         except BaseException:
             self._place_anyway(rec)  # interrupted while waiting: it must not be lost
             raise
-        try:  # decide: bound to its thread, to the oldest waiter, idle, or overflow
-            doomed_rec = self._give_locked(rec)
-        finally:
-            self._lock.release()
+        doomed_rec = None
+        try:
+            try:  # decide: bound to its thread, to the oldest waiter, idle, or overflow
+                doomed_rec = self._give_locked(rec)
+            finally:
+                self._lock.release()
+        except BaseException:
+            if doomed_rec is not None:  # interrupted right after unlocking: close it first
+                self._discard(doomed_rec)
+            raise
+        if doomed_rec is not None:
+            self._discard(doomed_rec)
+
+    def _give_then_unlock(self, rec: ConnRecord) -> None:
+        """Place a connection just reset (lock held), unlock, close it if it must be.
+
+        An interrupt right after unlocking still lets the overflow close first.
+        """
+        doomed_rec = None
+        try:
+            try:  # decide: bound to its thread, to the oldest waiter, idle, or overflow
+                doomed_rec = self._give_locked(rec)
+            finally:
+                self._lock.release()
+        except BaseException:
+            if doomed_rec is not None:  # interrupted right after unlocking: close it first
+                self._discard(doomed_rec)
+            raise
         if doomed_rec is not None:
             self._discard(doomed_rec)
 
@@ -1200,12 +1343,7 @@ class Pool:
         is dropped in its favour.
         """
         self._lock_anyway()
-        try:  # decide: bound to its thread, to the oldest waiter, idle, or overflow
-            doomed_rec = self._give_locked(rec)
-        finally:
-            self._lock.release()
-        if doomed_rec is not None:
-            self._discard(doomed_rec)
+        self._give_then_unlock(rec)
 
     def _reset(self, rec: ConnRecord) -> bool:
         """Reset on return (RESET-1..5); False if a reset call failed (the connection is dead)."""
@@ -1278,8 +1416,11 @@ class Pool:
             self._bound_idle += 1
             return None
         waiters = self._waiters
+        kept = self._kept_idle
         interrupt: BaseException | None = None
-        if waiters and self._fifo_fair:
+        # FIFO: the oldest waiter gets it; barging too when it could not stay idle
+        # (beyond the idle cap it would be closed while a waiter needs one)
+        if waiters and (self._fifo_fair or (kept is not None and len(self._idle) >= kept)):
             try:
                 now = self._clock.now()
             except BaseException as exc:  # noqa: BLE001 - raised once the connection is placed
@@ -1288,7 +1429,10 @@ class Pool:
             while waiters:
                 slot = waiters.popleft()
                 if slot.deadline is not None and now >= slot.deadline:
-                    self._resolve_locked(slot, Resolution.TIMEOUT, now)
+                    try:
+                        self._resolve_locked(slot, Resolution.TIMEOUT, now)
+                    except BaseException as exc:  # noqa: BLE001 - raised once the connection is placed
+                        interrupt = interrupt or exc  # resolved all the same
                     continue
                 rec.holders = 1
                 if self._resolve_locked(slot, _HANDOFF, now, rec):
@@ -1301,7 +1445,6 @@ class Pool:
             # return), so the interrupt goes on and nothing is lost
             self._idle.append(rec)
             raise interrupt
-        kept = self._kept_idle
         if kept is not None and len(self._idle) >= kept:
             return rec  # CAP-2: overflow closed on return
         rec.idle_since = self._stamp_idle()
@@ -1312,11 +1455,15 @@ class Pool:
 
     def _close_detached(self, rec: ConnRecord) -> None:
         """DET-1: closing a detached connection's handle closes the connection."""
-        with self._lock:  # decide: whether this handle is the one that closes it
-            if rec.closed:
-                return
-            rec.closed = True
-        _close_quietly(rec.raw)
+        closing = False
+        try:
+            with self._lock:  # decide: whether this handle is the one that closes it
+                if rec.closed:
+                    return
+                rec.closed = closing = True
+        finally:  # even when interrupted right after unlocking
+            if closing:
+                _close_quietly(rec.raw)
         if self._listeners:
             self._fire("close", rec.raw)
 
@@ -1334,11 +1481,28 @@ class Pool:
             self._timeouts += 1
         return True
 
+    def _resolve_each_locked(self, slots: list[WaitSlot], outcome: Resolution, now: float) -> None:
+        """Resolve every slot (off the line); an interrupt while waking one waits for the rest.
+
+        Raises:
+            BaseException: the first interrupt raised while waking a waiter,
+                once every slot is resolved.
+        """
+        interrupt: BaseException | None = None
+        for slot in slots:
+            try:
+                self._resolve_locked(slot, outcome, now)
+            except BaseException as exc:  # noqa: BLE001 - raised below, once all are resolved
+                interrupt = interrupt or exc
+        if interrupt is not None:
+            raise interrupt
+
     def _expire_locked(self, now: float) -> None:
         """Refuse every waiter whose deadline has passed (WAIT-2; lock held)."""
-        for slot in [s for s in self._waiters if s.deadline is not None and now >= s.deadline]:
+        due = [s for s in self._waiters if s.deadline is not None and now >= s.deadline]
+        for slot in due:
             self._waiters.remove(slot)
-            self._resolve_locked(slot, Resolution.TIMEOUT, now)
+        self._resolve_each_locked(due, Resolution.TIMEOUT, now)
 
     def _serve_locked(self) -> None:
         """A slot freed: the oldest waiter connects in it (FIFO) or is woken (barging)."""
@@ -1350,14 +1514,22 @@ class Pool:
             return
         now = self._clock.now()
         max_size = self._max_size
+        interrupt: BaseException | None = None
         while waiters and (max_size is None or self._open < max_size):
             slot = waiters.popleft()
             if slot.deadline is not None and now >= slot.deadline:
-                self._resolve_locked(slot, Resolution.TIMEOUT, now)
-                continue
-            self._open += 1
-            if not self._resolve_locked(slot, Resolution.PERMIT, now):
+                outcome = _TIMEOUT
+            else:
+                outcome = _PERMIT
+                self._open += 1
+            try:
+                resolved = self._resolve_locked(slot, outcome, now)
+            except BaseException as exc:  # noqa: BLE001 - raised below, once every slot is served
+                interrupt, resolved = interrupt or exc, True  # resolved all the same
+            if not resolved and outcome is _PERMIT:
                 self._open -= 1
+        if interrupt is not None:
+            raise interrupt
 
     def _room_locked(self) -> int:
         """How many checkouts could succeed at once right now (barging wake-ups)."""
@@ -1368,13 +1540,18 @@ class Pool:
         """Barging: wake up to ``count`` waiters to compete for what is free."""
         waiters = self._waiters
         now = self._clock.now()
+        interrupt: BaseException | None = None
         while waiters and count > 0:
             slot = waiters.popleft()
-            if slot.deadline is not None and now >= slot.deadline:
-                self._resolve_locked(slot, Resolution.TIMEOUT, now)
-                continue
-            if self._resolve_locked(slot, Resolution.RETRY, now):
+            outcome = _TIMEOUT if slot.deadline is not None and now >= slot.deadline else _RETRY
+            try:
+                resolved = self._resolve_locked(slot, outcome, now)
+            except BaseException as exc:  # noqa: BLE001 - raised below, once enough are woken
+                interrupt, resolved = interrupt or exc, True  # resolved all the same
+            if resolved and outcome is _RETRY:
                 count -= 1
+        if interrupt is not None:
+            raise interrupt
 
     def _forget_locked(self, rec: ConnRecord) -> None:
         """The connection leaves the accounting; its slot is free (lock held)."""
@@ -1473,16 +1650,25 @@ class Pool:
         """
         if rec.detached:
             return
-        with self._lock:  # decide: the connection is done for every handle on it
-            if self._sharing is not None and rec.holders > 1:
+        try:
+            with self._lock:  # decide: the connection is done for every handle on it
+                self._retire_locked(rec)
+        except BaseException:
+            if rec.gone:  # interrupted right after unlocking: close it, free its slot
+                self._discard(rec)
+            raise
+
+    def _retire_locked(self, rec: ConnRecord) -> None:
+        """The connection is done for every handle on it (lock held)."""
+        if self._sharing is not None:
+            if rec.holders > 1:
                 raise PoolMisuse(
                     f"cannot invalidate a connection shared by {rec.holders} holders; "
                     "use invalidate(soft=True)"
                 )
-            if self._sharing is not None:
-                self._sharing.remove(rec)
-            rec.holders = 0
-            rec.gone = True
+            self._sharing.remove(rec)
+        rec.holders = 0
+        rec.gone = True
 
     def _discard_invalidated(self, rec: ConnRecord) -> None:
         """Close a hard-invalidated connection and, unless detached, free its slot."""
@@ -1519,16 +1705,18 @@ class Pool:
     def _sweep(self) -> None:
         """Close the idle connections bound to threads that ended (AFF-3)."""
         doomed: list[ConnRecord] = []
-        with self._lock:  # decide: which ended threads' connections close now
-            while self._orphans:
-                binding = self._orphans.popleft()
-                binding.dead = True
-                self._bindings.discard(binding)
-                rec = binding.rec
-                if rec is not None and rec.bound_idle:
-                    self._unbind_idle_locked(rec)
-                    doomed.append(rec)
-        self._discard_all(doomed)
+        try:
+            with self._lock:  # decide: which ended threads' connections close now
+                while self._orphans:
+                    binding = self._orphans.popleft()
+                    binding.dead = True
+                    self._bindings.discard(binding)
+                    rec = binding.rec
+                    if rec is not None and rec.bound_idle:
+                        self._unbind_idle_locked(rec)
+                        doomed.append(rec)
+        finally:  # even when interrupted right after unlocking
+            self._discard_all(doomed)
 
     # -- events and small helpers ----------------------------------------------------------
 

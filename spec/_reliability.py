@@ -319,8 +319,18 @@ def markdown(report: dict[str, Any]) -> str:
         "pool's count, `max_size` connections can be checked out, none open after "
         "`close()`. Guaranteed kinds: "
         + ", ".join(f"`{p}`" for p in inject.GUARANTEED)
-        + ". The others (an interrupt right after a lock release or a notify, i.e. between "
-        "two statements of the pool) are enumerated and reported but not guaranteed.",
+        + ". `lock.release` and `cond.notify` raise right *after* the call: an interrupt "
+        "arriving between two statements of the pool, once it has decided under its lock; "
+        "what it decided is still placed (handed out, put back, closed, or its slot freed) "
+        "before the interrupt goes on. Paths this scenario does not take (the hot path of "
+        "a pool without a checkout gate, per-thread and shared modes, `close()`, "
+        "`dispose()`, `end_thread()`, detached handles, prefill) are covered site by site "
+        "by `tests/reliability/test_injection.py`."
+        + "".join(
+            f" Not guaranteed (enumerated and reported): `{p}`."
+            for p in inject.POINTS
+            if p not in inject.GUARANTEED
+        ),
         "",
         "| reset | kind | points | runs that lost something |",
         "| --- | --- | --- | --- |",

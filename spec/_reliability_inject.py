@@ -16,7 +16,9 @@ Where the exception is raised:
 * creator, driver calls (except ``close``), ``Clock.now``/``wait``, a lock's
   ``acquire``, a condition's ``wait``: *before* the call (it did not happen).
 * the driver's ``close``, a lock's ``release``, a condition's ``notify``:
-  *after* the call (it happened, then the interrupt arrived).
+  *after* the call (it happened, then the interrupt arrived). After a lock
+  release this is an interrupt between two statements of the pool, once it
+  decided under its lock: what it decided must still be placed.
 
 After each run, with injection off, every handle still held is given back
 and the verdict is taken: the waiter thread is not left asleep; nothing is
@@ -68,25 +70,12 @@ POINTS = (
 )
 
 
-#: The kinds whose every point is guaranteed to lose nothing: a failing call
-#: (connect, a driver call, reading the clock, an interrupted wait or lock
-#: acquisition). The others model an interrupt arriving right *after* a lock
-#: release or a notify, i.e. between two statements of the pool: they are
-#: enumerated and reported, not guaranteed.
-GUARANTEED = (
-    "creator",
-    "cursor",
-    "execute",
-    "commit",
-    "rollback",
-    "reset",
-    "ping",
-    "close",
-    "clock.now",
-    "clock.wait",
-    "lock.acquire",
-    "cond.wait",
-)
+#: The kinds whose every point is guaranteed to lose nothing: all of them. A
+#: failing call (connect, a driver call, reading the clock, an interrupted wait
+#: or lock acquisition), and an interrupt arriving right *after* a lock release
+#: or a notify, i.e. between two statements of the pool: what was decided under
+#: the lock is still placed (handed out, put back, closed, or its slot freed).
+GUARANTEED = POINTS
 
 
 class Injected(BaseException):

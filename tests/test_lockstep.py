@@ -51,3 +51,22 @@ def test_replay_detects_a_divergence() -> None:
         )
     assert info.value.divergence.rule == "CAP-2"
     assert impl.Pool is not None
+
+
+def test_barging_hands_a_connection_over_the_full_idle_cap() -> None:
+    """WAIT-3: with no room idle, a connection given back goes to a waiter, not to close().
+
+    A regression: the barging path closed it (idle cap full) and the waiter
+    opened a new one, where the model hands it straight over.
+    """
+    replay(
+        "poolspec",
+        model.Config(
+            max_size=1,
+            idle_cap=0,
+            fairness=model.Fairness.BARGING,
+            reset=model.ResetMode.NONE,
+            timeout=None,
+        ),
+        ["acquire(a0)", "acquire(a1)", "release(a0)"],
+    )
