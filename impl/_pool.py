@@ -32,7 +32,10 @@ the pool at its cap queues there too. Waiters block on their thread's
 :class:`~impl._records.Signal` with the default seams (a lock whoever resolves
 the slot releases: the woken thread needs no pool lock), else on a condition
 from the ``Sync`` seam through the ``Clock`` seam, so manual clocks and the
-race scheduler see every wait.
+race scheduler see every wait. A FIFO hand-off with the default seams stays on
+the hot path end to end (issue 7): the return resolves the oldest waiter
+itself, the waiter queues its thread's reused :class:`~impl._records.WaitSlot`
+(no allocation per wait) and blocks and wakes inline in :meth:`Pool.acquire`.
 
 Listeners are notifications: they run outside the lock, after the state they
 describe is settled, and an ``Exception`` they raise is logged and ignored so
@@ -219,9 +222,10 @@ class Pool:
         "_open",
         "_orphans",
         "_per_thread",
+        "_queue_at",
         "_quick_back",
+        "_quick_handoff",
         "_quick_out",
-        "_quick_queue",
         "_quick_reset",
         "_seq",
         "_sharing",
@@ -315,7 +319,8 @@ class Pool:
         self._failed_connects = 0
         self._wait_time = 0.0
         self._listeners: dict[str, tuple[Listener, ...]] = {}
-        self._quick_out = self._quick_back = self._quick_queue = False
+        self._quick_out = self._quick_back = self._quick_handoff = False
+        self._queue_at = sys.maxsize
         self._update_quick_locked()
         # Each thread's wait condition and (per-thread mode) binding; the
         # bindings of ended threads.
@@ -337,11 +342,13 @@ class Pool:
             not config.per_thread and not config.shared and not self._listeners and not self._closed
         )
         self._quick_out = plain and not self._gated
-        # the hot path may also queue a checkout that finds the pool at its cap
-        self._quick_queue = (
-            config.block and config.max_size is not None and config.max_waiters is None
-        )
+        # the hot path may also queue a checkout that finds this many open (the cap)
+        queue = config.block and config.max_size is not None and config.max_waiters is None
+        self._queue_at = config.max_size if queue and config.max_size is not None else sys.maxsize
         self._quick_back = plain and config.max_idle_time is None and config.reset in _QUICK_RESETS
+        # the hot return may hand a connection to the oldest waiter itself (read
+        # under the lock: it also says the pool is open)
+        self._quick_handoff = self._native and self._fifo_fair and not self._closed
 
     def _prefill(self, count: int) -> None:
         """Open ``count`` idle connections (CAP-3); on failure close them and re-raise."""
@@ -415,13 +422,19 @@ class Pool:
                     idle = self._idle
                     if idle:
                         taken = idle.pop() if self._lifo else idle.popleft()
-                    elif (
-                        self._quick_queue
-                        and (cap := self._max_size) is not None
-                        and self._open >= cap
-                        and not self._closed
-                    ):
-                        slot = self._queue_locked(self._config.timeout)
+                    elif self._open >= self._queue_at and not self._closed:
+                        mine: WaitSlot | None = getattr(self._local, "slot", None)
+                        if mine is None or mine.outcome is None:
+                            slot = self._queue_locked(self._config.timeout)
+                        else:  # as _queue_locked does it: the thread's last slot, reused
+                            start = self._clock.now()
+                            wait_for = self._config.timeout
+                            mine.start = start
+                            mine.deadline = None if wait_for is None else start + wait_for
+                            mine.timeout = wait_for
+                            mine.outcome = None  # its rec: cleared by whoever took it
+                            self._waiters.append(mine)
+                            slot = mine  # queued: from here an interrupt takes it out of line
                 finally:
                     lock.release()
             except BaseException:
@@ -430,7 +443,33 @@ class Pool:
                 raise
             if slot is not None:
                 # at the cap: wait in line; a hand-off is served here, the rest below
-                resolved, taken = self._await(slot)
+                if self._native:
+                    # as _wait_signal does it, without its frame
+                    try:
+                        deadline = slot.deadline
+                        if deadline is None:
+                            slot.cond.wait(None)
+                        elif not (
+                            (remaining := deadline - self._clock.now()) > 0
+                            and slot.cond.wait(remaining)
+                        ):
+                            self._expire_signal(slot)
+                    except BaseException:
+                        self._leave_signal(slot)
+                        raise
+                    outcome = slot.outcome
+                    if outcome is _HANDOFF:
+                        taken = slot.rec
+                        slot.rec = None  # the thread keeps its slot, not the connection
+                        assert taken is not None
+                        # the giver made this its only holder; uncommon None: not stale
+                        if taken.uncommon is None or not taken.stale:
+                            frame = sys._getframe(stacklevel)
+                            return self._handle(self, taken, frame.f_code, frame.f_lasti)
+                    else:
+                        resolved, taken = self._action_for(slot, outcome)
+                else:
+                    resolved, taken = self._await(slot)
                 if taken is None:  # a slot to connect in, or (barging) a retry
                     frame = sys._getframe(stacklevel)
                     return self._checkout(
@@ -815,7 +854,21 @@ class Pool:
         start = self._clock.now()
         if deadline is None and timeout is not None:
             deadline = start + timeout
-        slot = WaitSlot(self._waker(), start, deadline)
+        local = self._local
+        slot: WaitSlot | None = getattr(local, "slot", None)
+        if slot is None or slot.outcome is None:
+            # the thread's first wait (or one nested in a wait still in line: a
+            # signal handler's checkout) gets a slot of its own
+            slot = WaitSlot(self._waker(), start, deadline)
+            if getattr(local, "slot", None) is None:
+                local.slot = slot
+        else:
+            # the thread's slot from its last wait, resolved and done with: reuse it
+            slot.start = start
+            slot.deadline = deadline
+            slot.timeout = None if deadline is None else deadline - start
+            slot.outcome = None
+            slot.rec = None
         self._waiters.append(slot)
         return slot
 
@@ -826,43 +879,57 @@ class Pool:
             PoolTimeout: its deadline passed.
             PoolClosed: the pool closed meanwhile.
         """
+        if self._native:
+            return self._action_for(slot, self._wait_signal(slot))
+        # other seams: the slot's condition on the pool lock, waited on through the clock
         give_back: list[ConnRecord] = []
         try:
-            if self._native:
-                outcome = self._wait_signal(slot, give_back)
-            else:
-                try:
-                    self._lock.acquire()
+            try:
+                self._lock.acquire()
+            except BaseException:
+                self._lock_anyway()  # interrupted while locking: leave the line first
+                try:  # decide: give back what it was handed, or leave the line
+                    self._abandon_locked(slot, give_back)
+                finally:
+                    self._lock.release()
+                raise
+            abandoned = False
+            try:
+                try:  # decide: wait for this slot's resolution; expire it when due
+                    outcome = self._wait_locked(slot)
                 except BaseException:
-                    self._lock_anyway()  # interrupted while locking: leave the line first
-                    try:  # decide: give back what it was handed, or leave the line
+                    abandoned = True
+                    self._abandon_locked(slot, give_back)
+                    raise
+                finally:
+                    self._lock.release()
+            except BaseException:
+                if not abandoned:  # interrupted right after unlocking: leave the line
+                    self._lock_anyway()
+                    try:  # decide: give back what it was handed
                         self._abandon_locked(slot, give_back)
                     finally:
                         self._lock.release()
-                    raise
-                abandoned = False
-                try:
-                    try:  # decide: wait for this slot's resolution; expire it when due
-                        outcome = self._wait_locked(slot)
-                    except BaseException:
-                        abandoned = True
-                        self._abandon_locked(slot, give_back)
-                        raise
-                    finally:
-                        self._lock.release()
-                except BaseException:
-                    if not abandoned:  # interrupted right after unlocking: leave the line
-                        self._lock_anyway()
-                        try:  # decide: give back what it was handed
-                            self._abandon_locked(slot, give_back)
-                        finally:
-                            self._lock.release()
-                    raise
+                raise
         finally:
             if give_back:
                 self._discard_all(give_back)
+        return self._action_for(slot, outcome)
+
+    def _action_for(
+        self, slot: WaitSlot, outcome: Resolution | None
+    ) -> tuple[_Action, ConnRecord | None]:
+        """What a resolved wait (``outcome`` set) means: validate, connect, or decide again.
+
+        Raises:
+            PoolTimeout: its deadline passed.
+            PoolClosed: the pool closed meanwhile.
+        """
         if outcome is _HANDOFF:
-            return _VALIDATE, slot.rec
+            rec = slot.rec
+            slot.rec = None  # the thread keeps its slot, not the connection
+            return _VALIDATE, rec
+        assert outcome is not None, "a wait ends resolved"
         if outcome is Resolution.PERMIT:
             return _Action.CONNECT, None
         if outcome is Resolution.RETRY:
@@ -877,41 +944,64 @@ class Pool:
             )
         raise PoolClosed("the pool was closed while waiting for a connection")
 
-    def _wait_signal(self, slot: WaitSlot, give_back: list[ConnRecord]) -> Resolution:
+    def _wait_signal(self, slot: WaitSlot) -> Resolution:
         """Default seams: block on the thread's signal, the pool lock free, until resolved.
 
         Whoever resolves the slot sets its outcome under the pool lock before
         it signals, so a woken waiter reads it without the lock. When the
         deadline passes first, the waiter takes the lock and leaves the line,
-        unless it was resolved just then.
+        unless it was resolved just then (:meth:`_expire_signal`). The hot
+        checkout in :meth:`acquire` runs the same steps inline.
         """
-        signal = slot.cond
-        assert isinstance(signal, Signal)
-        deadline = slot.deadline
-        lock = self._lock
         try:
+            deadline = slot.deadline
             if deadline is None:
-                signal.wait(None)
-            elif not ((remaining := deadline - self._clock.now()) > 0 and signal.wait(remaining)):
-                lock.acquire()
-                try:  # decide: out of time: leave the line, unless resolved just now
-                    if slot.outcome is None:
-                        self._waiters.remove(slot)
-                        self._resolve_locked(slot, _TIMEOUT, self._clock.now())  # WAIT-2
-                    signal.rearm()  # the resolution signalled it: hold it again
-                finally:
-                    lock.release()
+                slot.cond.wait(None)
+            elif not (
+                (remaining := deadline - self._clock.now()) > 0 and slot.cond.wait(remaining)
+            ):
+                self._expire_signal(slot)
         except BaseException:
-            self._lock_anyway()  # interrupted, even while locking: leave the line first
-            try:  # decide: give back what it was handed; the signal is held again
-                self._abandon_locked(slot, give_back)
-                signal.rearm()
-            finally:
-                lock.release()
+            self._leave_signal(slot)
             raise
         outcome = slot.outcome
         assert outcome is not None
         return outcome
+
+    def _expire_signal(self, slot: WaitSlot) -> None:
+        """The deadline passed before a notification: leave the line, unless resolved just now."""
+        signal = slot.cond
+        assert isinstance(signal, Signal)
+        lock = self._lock
+        lock.acquire()
+        try:  # decide: out of time: leave the line, unless resolved just now
+            if slot.outcome is None:
+                self._waiters.remove(slot)
+                self._resolve_locked(slot, _TIMEOUT, self._clock.now())  # WAIT-2
+            signal.rearm()  # the resolution signalled it: hold it again
+        finally:
+            lock.release()
+
+    def _leave_signal(self, slot: WaitSlot) -> None:
+        """A waiter on its signal was interrupted: leave the line, give back what it was handed.
+
+        Takes the lock even if interrupted again while waiting for it; the
+        caller re-raises the interrupt.
+        """
+        signal = slot.cond
+        assert isinstance(signal, Signal)
+        give_back: list[ConnRecord] = []
+        lock = self._lock
+        self._lock_anyway()  # interrupted, even while locking: leave the line first
+        try:  # decide: give back what it was handed; the signal is held again
+            self._abandon_locked(slot, give_back)
+            signal.rearm()
+        finally:
+            try:
+                lock.release()
+            finally:  # even when interrupted again right after unlocking
+                if give_back:
+                    self._discard_all(give_back)
 
     def _wait_locked(self, slot: WaitSlot) -> Resolution:
         """Block (lock held) until someone resolves the slot or its deadline passes."""
@@ -942,6 +1032,7 @@ class Pool:
         elif outcome is Resolution.HANDOFF:
             rec = slot.rec
             assert rec is not None
+            slot.rec = None  # the thread keeps its slot, not the connection
             rec.holders = 0
             doomed = self._give_locked(rec)
             if doomed is not None:
@@ -1241,14 +1332,27 @@ class Pool:
             doomed_rec = None
             try:
                 try:
-                    kept = self._kept_idle
-                    if (
-                        not self._waiters
-                        and not self._closed  # closed meanwhile: _give_locked says close it
-                        and (kept is None or len(self._idle) < kept)
-                    ):
-                        self._idle.append(rec)
-                        return
+                    waiters = self._waiters
+                    if not waiters:
+                        kept = self._kept_idle
+                        # closed meanwhile: _give_locked says close it
+                        if not self._closed and (kept is None or len(self._idle) < kept):
+                            self._idle.append(rec)
+                            return
+                    elif self._quick_handoff:
+                        # WAIT-5 as _give_locked does it, in the common case: the pool is
+                        # open, the oldest waiter still waits and its deadline has not passed
+                        slot = waiters[0]
+                        now = self._clock.now()
+                        deadline = slot.deadline
+                        if slot.outcome is None and (deadline is None or now < deadline):
+                            waiters.popleft()
+                            rec.holders = 1
+                            slot.outcome = _HANDOFF
+                            slot.rec = rec
+                            slot.cond.notify()
+                            self._wait_time += now - slot.start  # its wait ends here
+                            return
                     doomed_rec = self._give_locked(rec)
                 finally:
                     lock.release()

@@ -228,6 +228,10 @@ class Signal:
 class WaitSlot:
     """One waiter's place in line: what wakes it, and its resolution.
 
+    A thread keeps the slot of its first wait and reuses it for the next
+    ones (the pool resets its fields when it queues it again), so a wait
+    allocates nothing; a slot still in line (outcome None) is never reused.
+
     Attributes:
         cond: what the waiter blocks on: its condition on the pool lock, or
             (default seams) its :class:`Signal`.
@@ -235,7 +239,8 @@ class WaitSlot:
         start: clock time since which its wait is counted.
         timeout: how long it agreed to wait (for the refusal's message).
         outcome: how the wait ended; None while it waits.
-        rec: the connection handed over (``HANDOFF``).
+        rec: the connection handed over (``HANDOFF``); None again once the
+            waiter took it (or gave it back).
     """
 
     __slots__ = ("cond", "deadline", "outcome", "rec", "start", "timeout")
