@@ -54,7 +54,7 @@ def _wait_until(predicate: Callable[[], bool]) -> None:
     deadline = time.monotonic() + PATIENCE
     while not predicate():
         assert time.monotonic() < deadline, "the state was never reached"
-        time.sleep(0.0005)
+        time.sleep(0.0005)  # sleep-ok: a poll interval; the state, not the time, decides
 
 
 @pytest.mark.parametrize("name", list(POOLS))
@@ -77,7 +77,7 @@ def test_no_connection_is_held_twice(name: str) -> None:
                 holders[conn.ident] = me
                 if len(holders) > 3:
                     problems.append(f"{len(holders)} connections out at once")
-            time.sleep(0)  # let the others run while it is held
+            time.sleep(0)  # sleep-ok: yields the GIL so the others run while it is held
             with guard:
                 del holders[conn.ident]
             pool.put(conn)

@@ -89,7 +89,7 @@ def cap_check_split(mp: pytest.MonkeyPatch) -> None:
         room = self._max_size is None or self._open < self._max_size
         if not self._idle and not self._closed and room:
             self._lock.release()
-            time.sleep(0.0002)  # the bug's window, widened
+            time.sleep(0.0002)  # sleep-ok: widens the mutant's race window
             self._lock.acquire()
             self._open += 1  # acts on the stale check
             return _pool._Action.CONNECT, None, slot

@@ -153,7 +153,7 @@ def test_self_deadlock_on_a_non_reentrant_lock() -> None:
             pass
 
     sched.spawn("twice", twice)
-    sched.spawn("sleeper", lambda: sched.sleep(5))
+    sched.spawn("sleeper", lambda: sched.sleep(5))  # sleep-ok: the scheduler's virtual time
     assert sched.run() is Outcome.DEADLOCK
     assert sched.finding is not None
     assert "held by twice" in sched.finding.message
