@@ -36,6 +36,7 @@ import model
 from ._adapters import (
     SETUP_SQL,
     Avoid,
+    Builder,
     DBUtilsAdapter,
     PlainAdapter,
     Profile,
@@ -410,114 +411,88 @@ _SA_NOTES = (
     "a second close must do nothing."
 )
 
-SA_QUEUEPOOL = Profile(
-    name="sqlalchemy-queuepool",
-    adapter=SQLAlchemyAdapter(),
-    build=build_sa_queuepool,
-    manual_clock=True,
-    virtual_time=True,
-    lenient_release=True,
-    default="sqlalchemy.pool:QueuePool",
+_SA_RESETS = (R.ROLLBACK, R.COMMIT, R.NONE)
+_SA_PING = (P.NEVER, P.ON_CHECKOUT)
+
+
+def _sa_profile(
+    cls: str,
+    build: Builder,
+    shape: dict[str, tuple[Any, ...]],
+    retire: dict[str, tuple[Any, ...]],
+    avoid: tuple[Avoid, ...],
+    *,
+    keywords: dict[str, str] = _SA_KEYWORDS,
+    notes: str = "",
+) -> Profile:
+    """A profile of one of SQLAlchemy's pool classes: what they all share, and what differs.
+
+    Args:
+        cls: the class name in ``sqlalchemy.pool``.
+        build: the builder.
+        shape: the parameters that give the class its shape (cap, idle cap...).
+        retire: the recycle and ping values drawn.
+        avoid: its known divergences.
+        keywords: the constructor keywords non-default values need.
+        notes: what this class's profile adds to the common notes.
+    """
+    return Profile(
+        name=f"sqlalchemy-{cls.lower()}",
+        adapter=SQLAlchemyAdapter(),
+        build=build,
+        manual_clock=True,
+        virtual_time=True,
+        lenient_release=True,
+        default=f"sqlalchemy.pool:{cls}",
+        keywords=keywords,
+        avoid=avoid,
+        configs=({**shape, "reset": _SA_RESETS, **retire},),
+        notes=f"{_SA_NOTES} {notes}".strip(),
+    )
+
+
+SA_QUEUEPOOL = _sa_profile(
+    "QueuePool",
+    build_sa_queuepool,
+    {
+        "max_size": (1, 2, 3),
+        "idle_cap": (None, 1),
+        "fairness": (F.BARGING,),
+        "idle_order": (O.FIFO, O.LIFO),
+    },
+    {"max_lifetime": (None, 1, 2), "ping": _SA_PING},
+    (_SA_DISPOSE, _SA_EMPTY_RECORD, _SA_DETACHED),
     keywords={**_SA_KEYWORDS, "idle_order": "use_lifo"},
-    avoid=(_SA_DISPOSE, _SA_EMPTY_RECORD, _SA_DETACHED),
-    configs=(
-        {
-            "max_size": (1, 2, 3),
-            "idle_cap": (None, 1),
-            "fairness": (F.BARGING,),
-            "idle_order": (O.FIFO, O.LIFO),
-            "reset": (R.ROLLBACK, R.COMMIT, R.NONE),
-            "max_lifetime": (None, 1, 2),
-            "ping": (P.NEVER, P.ON_CHECKOUT),
-        },
-    ),
-    notes=_SA_NOTES,
 )
-
-SA_SINGLETONTHREADPOOL = Profile(
-    name="sqlalchemy-singletonthreadpool",
-    adapter=SQLAlchemyAdapter(),
-    build=build_sa_singletonthreadpool,
-    manual_clock=True,
-    virtual_time=True,
-    lenient_release=True,
-    avoid=(_SA_DETACHED, _SA_DISPOSE_IN_USE),
-    default="sqlalchemy.pool:SingletonThreadPool",
-    keywords=_SA_KEYWORDS,
-    configs=(
-        {
-            "max_size": (None,),
-            "per_thread": (True,),
-            "reset": (R.ROLLBACK, R.COMMIT, R.NONE),
-            "max_lifetime": (None, 1, 2),
-            "ping": (P.NEVER, P.ON_CHECKOUT),
-        },
-    ),
-    notes=_SA_NOTES + f" pool_size={SINGLETON_POOL_SIZE}, above the number of actors.",
+SA_SINGLETONTHREADPOOL = _sa_profile(
+    "SingletonThreadPool",
+    build_sa_singletonthreadpool,
+    {"max_size": (None,), "per_thread": (True,)},
+    {"max_lifetime": (None, 1, 2), "ping": _SA_PING},
+    (_SA_DETACHED, _SA_DISPOSE_IN_USE),
+    notes=f"pool_size={SINGLETON_POOL_SIZE}, above the number of actors.",
 )
-
-SA_NULLPOOL = Profile(
-    name="sqlalchemy-nullpool",
-    adapter=SQLAlchemyAdapter(),
-    build=build_sa_plain,
-    manual_clock=True,
-    virtual_time=True,
-    lenient_release=True,
-    avoid=(_SA_DETACHED,),
-    default="sqlalchemy.pool:NullPool",
-    keywords=_SA_KEYWORDS,
-    configs=(
-        {
-            "max_size": (None,),
-            "idle_cap": (0,),
-            "reset": (R.ROLLBACK, R.COMMIT, R.NONE),
-        },
-    ),
-    notes=_SA_NOTES,
+SA_NULLPOOL = _sa_profile(
+    "NullPool",
+    build_sa_plain,
+    {"max_size": (None,), "idle_cap": (0,)},
+    {},
+    (_SA_DETACHED,),
 )
-
-SA_STATICPOOL = Profile(
-    name="sqlalchemy-staticpool",
-    adapter=SQLAlchemyAdapter(),
-    build=build_sa_plain,
-    manual_clock=True,
-    virtual_time=True,
-    lenient_release=True,
-    avoid=(_SA_DETACHED, _SA_DISPOSE_IN_USE),
-    default="sqlalchemy.pool:StaticPool",
-    keywords=_SA_KEYWORDS,
-    configs=(
-        {
-            "max_size": (1,),
-            "shared": (True,),
-            "reset": (R.ROLLBACK, R.COMMIT, R.NONE),
-            "max_lifetime": (None, 1),
-            "ping": (P.NEVER, P.ON_CHECKOUT),
-        },
-    ),
-    notes=_SA_NOTES,
+SA_STATICPOOL = _sa_profile(
+    "StaticPool",
+    build_sa_plain,
+    {"max_size": (1,), "shared": (True,)},
+    {"max_lifetime": (None, 1), "ping": _SA_PING},
+    (_SA_DETACHED, _SA_DISPOSE_IN_USE),
 )
-
-SA_ASSERTIONPOOL = Profile(
-    name="sqlalchemy-assertionpool",
-    adapter=SQLAlchemyAdapter(),
-    build=build_sa_plain,
-    manual_clock=True,
-    virtual_time=True,
-    lenient_release=True,
-    avoid=(_SA_DETACHED, _SA_DISPOSE_IN_USE),
-    default="sqlalchemy.pool:AssertionPool",
-    keywords=_SA_KEYWORDS,
-    configs=(
-        {
-            "max_size": (1,),
-            "block": (False,),
-            "reset": (R.ROLLBACK, R.COMMIT, R.NONE),
-            "max_lifetime": (None, 1),
-            "ping": (P.NEVER, P.ON_CHECKOUT),
-        },
-    ),
-    notes=_SA_NOTES + " A second checkout's AssertionError is the model's EXHAUSTED refusal.",
+SA_ASSERTIONPOOL = _sa_profile(
+    "AssertionPool",
+    build_sa_plain,
+    {"max_size": (1,), "block": (False,)},
+    {"max_lifetime": (None, 1), "ping": _SA_PING},
+    (_SA_DETACHED, _SA_DISPOSE_IN_USE),
+    notes="A second checkout's AssertionError is the model's EXHAUSTED refusal.",
 )
 
 
