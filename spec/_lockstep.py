@@ -908,6 +908,14 @@ _RESET_RULE = {
 }
 
 
+def held_conn(state: model.State, op: Op) -> model.Conn | None:
+    """The connection ``op``'s actor holds, if it has one the pool still accounts for."""
+    hold = state.holds[op.actor] if op.actor is not None else None
+    if hold is None or not state.has_conn(hold.conn):
+        return None
+    return state.conn(hold.conn)
+
+
 def _kinds(effects: list[Effect] | tuple[Effect, ...]) -> set[EffectKind]:
     return {e.kind for e in effects}
 
@@ -953,13 +961,10 @@ def attribute_effects(
         if before.closed:
             return "CLOSE-2"  # given back to a closed pool: it must be closed, whatever else
         reset_calls = {EffectKind.ROLLBACK, EffectKind.COMMIT, EffectKind.RESET}
-        hold = before.holds[op.actor] if op.actor is not None else None
-        dead = hold is not None and before.has_conn(hold.conn) and not before.conn(hold.conn).alive
-        if (lost | extra) & reset_calls and not dead:
+        conn = held_conn(before, op)  # not detached: that returned DET-1 above
+        if (lost | extra) & reset_calls and (conn is None or conn.alive):
             return _RESET_RULE[config.reset]
-        hold = before.holds[op.actor] if op.actor is not None else None
-        if hold is not None and not hold.detached and before.has_conn(hold.conn):
-            conn = before.conn(hold.conn)
+        if conn is not None:
             if conn.broken:
                 return "LIVE-3"
             if not conn.alive:
@@ -978,11 +983,8 @@ def attribute_effects(
     if kind in (OpKind.COMMIT, OpKind.ROLLBACK) and config.reopen:
         return "LIVE-3"  # a failed commit or rollback: the error surfaces, replaced on return
     if kind in (OpKind.WORK, OpKind.SET_SESSION, OpKind.COMMIT, OpKind.ROLLBACK):
-        if config.reopen:
-            hold = before.holds[op.actor] if op.actor is not None else None
-            if hold is not None and before.has_conn(hold.conn):
-                c = before.conn(hold.conn)
-                return "LIVE-3" if c.txn or c.begun else "LIVE-2"
+        if config.reopen and (c := held_conn(before, op)) is not None:
+            return "LIVE-3" if c.txn or c.begun else "LIVE-2"
         return "EXCL-3"
     table = {
         OpKind.INVALIDATE: "INV-1",
@@ -1090,11 +1092,8 @@ def attribute_result(
     if want.refusal is Refusal.NOT_HELD or seen.refusal is Refusal.NOT_HELD:
         return "EXCL-2" if op.kind in (OpKind.RELEASE, OpKind.DROP) else "EXCL-3"
     if Refusal.CONNECTION_LOST in (want.refusal, seen.refusal):
-        hold = before.holds[op.actor] if op.actor is not None else None
-        if hold is not None and before.has_conn(hold.conn):
-            c = before.conn(hold.conn)
-            return "LIVE-3" if c.txn or c.begun else "LIVE-2"
-        return "LIVE-2"
+        c = held_conn(before, op)
+        return "LIVE-3" if c is not None and (c.txn or c.begun) else "LIVE-2"
     table = {
         OpKind.INVALIDATE: "INV-1",
         OpKind.DETACH: "DET-1",
@@ -1119,13 +1118,8 @@ def attribute_wakeups(
         return "WAIT-2"
     missing = set(want) - set(seen)
     extra = set(seen) - set(want)
-    hold = before.holds[op.actor] if op.actor is not None else None
-    if (
-        op.kind in (OpKind.RELEASE, OpKind.DROP)
-        and hold is not None
-        and before.has_conn(hold.conn)
-        and not before.conn(hold.conn).alive
-    ):
+    conn = held_conn(before, op)
+    if op.kind in (OpKind.RELEASE, OpKind.DROP) and conn is not None and not conn.alive:
         return "CAP-5"  # a dead connection given back must be closed and its slot passed on
     if any(r.refusal is Refusal.CONNECT_FAILED for r in want.values()):
         gate = _kinds(out.effects)

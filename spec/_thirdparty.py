@@ -43,6 +43,7 @@ from ._adapters import (
     SQLAlchemyAdapter,
 )
 from ._driver import RecordingDriver
+from ._lockstep import held_conn
 
 F = model.Fairness
 O = model.IdleOrder  # noqa: E741 - short aliases keep the tables readable
@@ -362,7 +363,8 @@ def _detached(c: model.Config, s: model.State, op: model.Op) -> bool:
     hold = s.holds[op.actor] if op.actor is not None else None
     if hold is None or not hold.detached:
         return False
-    return op.kind is not K.RELEASE or not (s.has_conn(hold.conn) and s.conn(hold.conn).alive)
+    conn = held_conn(s, op)
+    return op.kind is not K.RELEASE or conn is None or not conn.alive
 
 
 _SA_DISPOSE = Avoid(
@@ -540,19 +542,17 @@ def build_dbutils_persistentdb(
 
 def _held_dead(c: model.Config, s: model.State, op: model.Op) -> bool:
     del c
-    hold = s.holds[op.actor] if op.actor is not None else None
-    return hold is not None and s.has_conn(hold.conn) and not s.conn(hold.conn).alive
+    conn = held_conn(s, op)
+    return conn is not None and not conn.alive
 
 
 def _held_dead_in_transaction(c: model.Config, s: model.State, op: model.Op) -> bool:
-    if not _held_dead(c, s, op):
+    del c
+    conn = held_conn(s, op)
+    if conn is None or conn.alive:
         return False
-    if op.kind in (K.COMMIT, K.ROLLBACK):
-        return True  # a commit or rollback is the end of a transaction, begun or not
-    hold = s.holds[op.actor] if op.actor is not None else None
-    assert hold is not None
-    conn = s.conn(hold.conn)
-    return conn.txn or conn.begun
+    # a commit or rollback is the end of a transaction, begun or not
+    return op.kind in (K.COMMIT, K.ROLLBACK) or conn.txn or conn.begun
 
 
 def _gate_cannot_replace(c: model.Config, s: model.State, op: model.Op) -> bool:
