@@ -104,7 +104,7 @@ MUTANTS = [
 
 
 # The rule a missing reset breaks, per reset mode.
-_RESET_RULE = {
+RESET_RULE = {
     model.ResetMode.NONE: "RESET-1",
     model.ResetMode.ROLLBACK_IF_BEGUN: "RESET-2",
     model.ResetMode.ROLLBACK: "RESET-3",
@@ -119,7 +119,7 @@ def _first_failure(seed: int = 5) -> list[str]:
     rules = []
     for v in report.failed:
         assert v.config is not None
-        rules.append("RESET-*" if v.rule == _RESET_RULE[v.config.reset] else v.rule)
+        rules.append("RESET-*" if v.rule == RESET_RULE[v.config.reset] else v.rule)
     return rules
 
 

@@ -17,9 +17,9 @@ from __future__ import annotations
 
 import pytest
 
-import model
 from spec import check
 from spec._cli import _detect_profile
+from tests.test_mutants import RESET_RULE
 from tests.thirdparty.test_verdicts import PINNED
 
 pytestmark = pytest.mark.stateful
@@ -27,14 +27,6 @@ pytestmark = pytest.mark.stateful
 buggy_pools = pytest.importorskip(
     "tests.thirdparty.buggy_pools", reason="SQLAlchemy or DBUtils is not installed"
 )
-
-_RESET_RULE = {
-    model.ResetMode.NONE: "RESET-1",
-    model.ResetMode.ROLLBACK_IF_BEGUN: "RESET-2",
-    model.ResetMode.ROLLBACK: "RESET-3",
-    model.ResetMode.COMMIT: "RESET-4",
-    model.ResetMode.FULL: "RESET-5",
-}
 
 
 @pytest.mark.parametrize(("name", "rule"), sorted(buggy_pools.BUGGY.items()))
@@ -44,7 +36,7 @@ def test_seeded_bug_is_found_under_its_rule(name: str, rule: str) -> None:
     report = check(profile, factory, examples=100, seed=2, shrink=False)
     failed = {v.rule: v for v in report.failed}
     if rule == "RESET-*":
-        found = [v for v in report.failed if v.config and v.rule == _RESET_RULE[v.config.reset]]
+        found = [v for v in report.failed if v.config and v.rule == RESET_RULE[v.config.reset]]
         assert found, sorted(failed)
         assert not {v.rule for v in found} & PINNED[profile]
         return
