@@ -3,6 +3,7 @@
 Usage::
 
     python bench/bench_checker.py [--runs N] [--only NAME ...] [--quick] [--json FILE]
+    python bench/bench_checker.py --ceiling [CASE] [--json FILE]
 
 Explores ``model.DEFAULT_CONFIG`` under ``model.DEFAULT_BOUNDS`` and a few
 smaller configurations, each ``--runs`` times (default 3) in a fresh Python
@@ -13,6 +14,22 @@ process's CPU time, which other load on the machine does not inflate), plus
 the machine it ran on.
 ``--json FILE`` writes the same as JSON. ``--quick`` leaves the default
 configuration out (the small cases take seconds: a quick before/after check).
+
+``--ceiling`` asks how fast any checker around this model could be on this
+interpreter. On one case explored completely (default: the default
+configuration, a few minutes; in a fresh process, on CPU time) it measures
+three layers:
+
+1. the checker as it is (every rule checked);
+2. the same checker with no predicate at all (search, symmetry reduction,
+   deduplication and the model's own work only);
+3. the model alone: ``enabled`` once per state and ``step`` once per enabled
+   operation, over exactly the states the checker explored, with no search,
+   no deduplication and no rule around them.
+
+Layer 3 bounds every exploration that visits each state and takes the
+transitions the checker takes: its states per second are ``1 / (enabled +
+transitions per state x step)``, with the checker's transitions per state.
 
 This is a benchmark, not a test: it asserts nothing about speed. It does fail
 (exit status 1) if a run finds a violation, stops before exploring
@@ -44,8 +61,14 @@ from model import (  # noqa: E402 - the path above makes the checkout importable
     IdleOrder,
     Ping,
     ResetMode,
+    State,
+    canonical_key,
+    enabled,
     explore,
+    initial,
+    step,
 )
+from model._state import FAULT_OPS  # noqa: E402 - the fault op kinds, as the checker counts them
 
 CASES: dict[str, tuple[str, Config, Bounds]] = {
     "default": (
@@ -98,6 +121,74 @@ def run_one(name: str) -> dict[str, Any]:
         "complete": report.complete,
         "ok": report.ok,
     }
+
+
+def _all_states(config: Config, bounds: Bounds) -> list[State]:
+    """Every distinct state the checker explores under ``config`` and ``bounds``, breadth first.
+
+    The checker's own search (symmetry-reduced, the same fault budget per
+    path) without its caches and predicates: only the states matter here.
+    """
+    first = initial(config, bounds.actors).state
+    seen = {(canonical_key(first), bounds.faults)}
+    found: list[tuple[State, int | None]] = [(first, bounds.faults)]
+    for state, left in found:  # grows while it is read: breadth first
+        for op in enabled(config, state, faults=left != 0, max_depth=bounds.max_depth):
+            spent = left - 1 if left is not None and op.kind in FAULT_OPS else left
+            for out in step(config, state, op):
+                key = (canonical_key(out.state), spent)
+                if key not in seen:
+                    seen.add(key)
+                    found.append((out.state, spent))
+    return [s for s, _ in found]
+
+
+def run_ceiling(name: str) -> dict[str, Any]:
+    """The three layers of ``--ceiling`` for one case, in this process, on CPU time."""
+    _, config, bounds = CASES[name]
+    layers: dict[str, Any] = {}
+    for layer, predicates in (("checker", None), ("checker without predicates", ())):
+        cpu = time.process_time()
+        report = explore(config, bounds, predicates=predicates)
+        cpu = time.process_time() - cpu
+        if not report.complete:
+            raise RuntimeError(f"{name}: the exploration stopped early ({report.stopped_by})")
+        layers[layer] = {
+            "states": report.states,
+            "transitions": report.transitions,
+            "transitions_per_state": report.transitions / report.states,
+            "cpu_seconds": cpu,
+            "states_per_s": report.states / cpu,
+        }
+
+    states = _all_states(config, bounds)
+    if len(states) != layers["checker"]["states"]:
+        raise RuntimeError(
+            f"{name}: the plain search found {len(states)} states, the checker "
+            f"{layers['checker']['states']}"
+        )
+    cpu = time.process_time()
+    listed = [enabled(config, s, max_depth=bounds.max_depth) for s in states]
+    enabled_cpu = time.process_time() - cpu
+    pairs = [(s, op) for s, ops in zip(states, listed, strict=True) for op in ops]
+    cpu = time.process_time()
+    for s, op in pairs:
+        step(config, s, op)
+    step_cpu = time.process_time() - cpu
+    enabled_us = enabled_cpu / len(states) * 1e6
+    step_us = step_cpu / len(pairs) * 1e6
+    # the transitions the checker takes per state (it skips twins' ops), at step's cost each
+    taken = layers["checker"]["transitions_per_state"]
+    layers["model alone"] = {
+        "states": len(states),
+        "transitions": len(pairs),
+        "transitions_per_state": len(pairs) / len(states),
+        "enabled_us_per_state": enabled_us,
+        "step_us_per_transition": step_us,
+        "cpu_seconds": enabled_cpu + step_cpu,
+        "states_per_s": 1e6 / (enabled_us + taken * step_us),
+    }
+    return layers
 
 
 def run_fresh(name: str) -> dict[str, Any]:
@@ -159,11 +250,25 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", action="append", choices=sorted(CASES), help="cases to run")
     parser.add_argument("--quick", action="store_true", help="leave the default configuration out")
     parser.add_argument("--json", type=Path, help="also write the results to this file")
+    parser.add_argument(
+        "--ceiling",
+        nargs="?",
+        const="default",
+        choices=sorted(CASES),
+        metavar="CASE",
+        help="how fast any checker around this model could be on CASE (default: default)",
+    )
     parser.add_argument("--child", choices=sorted(CASES), help=argparse.SUPPRESS)
+    parser.add_argument("--child-ceiling", choices=sorted(CASES), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
         print(json.dumps(run_one(args.child)))
         return 0
+    if args.child_ceiling:
+        print(json.dumps(run_ceiling(args.child_ceiling)))
+        return 0
+    if args.ceiling is not None:
+        return ceiling(args.ceiling, args.json)
     if args.runs < 1:
         parser.error(f"--runs must be >= 1, got {args.runs}")
 
@@ -199,6 +304,45 @@ def main(argv: list[str] | None = None) -> int:
     if not good:
         print("\n! a run was incomplete, found a violation, or runs disagreed on the counts")
     return 0 if good else 1
+
+
+def ceiling(name: str, json_file: Path | None) -> int:
+    """Print (and write) the ``--ceiling`` layers for one case, measured in a fresh process."""
+    done = subprocess.run(
+        [sys.executable, str(Path(__file__).resolve()), "--child-ceiling", name],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=ROOT,
+    )
+    layers: dict[str, Any] = json.loads(done.stdout)
+    info = machine()
+    print(
+        f"machine: {info['platform']}, {info['processor']}, "
+        f"{info['implementation']} {info['python']} (one core, CPU time)"
+    )
+    print(f"{name}: {CASES[name][0]}\n")
+    header = f"{'layer':<28}{'states':>9}{'transitions':>13}{'per state':>11}{'cpu s':>8}"
+    print(f"{header}{'states/s':>10}")
+    for layer, row in layers.items():
+        print(
+            f"{layer:<28}{row['states']:>9,}{row['transitions']:>13,}"
+            f"{row['transitions_per_state']:>11.1f}{row['cpu_seconds']:>8.2f}"
+            f"{row['states_per_s']:>10,.0f}"
+        )
+    alone = layers["model alone"]
+    print(
+        f"\nmodel alone: step {alone['step_us_per_transition']:.2f} us per transition, enabled "
+        f"{alone['enabled_us_per_state']:.2f} us per state; at the "
+        f"{layers['checker']['transitions_per_state']:.1f} transitions per state the checker "
+        f"takes, no search that visits every state and takes those transitions runs faster "
+        f"than {alone['states_per_s']:,.0f} states/s on this interpreter"
+    )
+    if json_file:
+        json_file.write_text(
+            json.dumps({"machine": info, "case": name, "layers": layers}, indent=2) + "\n"
+        )
+    return 0
 
 
 if __name__ == "__main__":
