@@ -34,9 +34,11 @@ class PooledConnection:
     A handle dropped without ``close()`` is given back when it is garbage
     collected, with a ``ResourceWarning`` naming where it was checked out.
 
-    Not final: a front door may subclass it, adding no slots, to give its
-    handles their own names and methods (``DBUtilsConnection``); the pool then
-    creates the subclass directly, one object per checkout.
+    Not final: a front door may subclass it, adding no slots and no
+    ``__init__``, to give its handles their own names and methods
+    (``DBUtilsConnection``); the pool then creates the subclass directly, one
+    object per checkout. (The pool's hot path makes handles with
+    ``object.__new__`` and sets the slots :meth:`__init__` sets itself.)
     """
 
     __slots__ = ("_code", "_lasti", "_pool", "_rec")  # no __weakref__: 8 bytes a checkout
@@ -46,6 +48,9 @@ class PooledConnection:
 
     def __init__(self, pool: Pool, rec: ConnRecord, code: CodeType, lasti: int) -> None:
         """Wrap a checked-out connection. Internal: use ``Pool.acquire()``.
+
+        ``Pool.acquire``'s hot path does what this does without calling it:
+        keep the two in step.
 
         Args:
             pool: the pool it came from.

@@ -125,6 +125,8 @@ _PERMIT = Resolution.PERMIT
 _RETRY = Resolution.RETRY
 _VALIDATE = _Action.VALIDATE
 _ROLLBACK = ResetMode.ROLLBACK
+#: Makes a handle without calling its ``__init__`` (see :meth:`Pool.acquire`).
+_new = object.__new__
 
 
 @final
@@ -461,14 +463,10 @@ class Pool:
                         self._leave_signal(slot)
                         raise
                     outcome = slot.outcome
-                    if outcome is _HANDOFF:
+                    if outcome is _HANDOFF:  # handed to this thread: the tail below
                         taken = slot.rec
                         slot.rec = None  # the thread keeps its slot, not the connection
                         assert taken is not None
-                        # the giver made this its only holder; uncommon None: not stale
-                        if taken.uncommon is None or not taken.stale:
-                            frame = sys._getframe(stacklevel)
-                            return self._handle(self, taken, frame.f_code, frame.f_lasti)
                     else:
                         resolved, taken = self._action_for(slot, outcome)
                 else:
@@ -479,10 +477,20 @@ class Pool:
                         timeout, frame.f_code, frame.f_lasti, None, slot, resolved
                     )
             if taken is not None:
-                taken.holders = 1  # its only holder; ``uses`` counts only with max_usage
+                # its only holder (a hand-off's giver said so already); ``uses``
+                # counts only with max_usage
+                taken.holders = 1
                 if taken.uncommon is None or not taken.stale:  # uncommon None: not stale
+                    # PooledConnection.__init__'s stores, without calling it: CPython 3.11
+                    # calls a class's __init__ from C (an argument tuple, a fresh
+                    # interpreter loop), which costs a sixth of a round trip
+                    handle: PooledConnection = _new(self._handle)
+                    handle._rec = taken
+                    handle._pool = self
                     frame = sys._getframe(stacklevel)
-                    return self._handle(self, taken, frame.f_code, frame.f_lasti)
+                    handle._code = frame.f_code
+                    handle._lasti = frame.f_lasti
+                    return handle
         frame = sys._getframe(stacklevel)
         return self._checkout(timeout, frame.f_code, frame.f_lasti, taken, slot)
 

@@ -10,13 +10,24 @@ time is only waited on where a timeout is the behaviour under test.
 
 from __future__ import annotations
 
+import inspect
 import threading
 from collections.abc import Callable
 from typing import Any
 
 import pytest
 
-from impl import DefaultSync, Fairness, ManualClock, Pool, PoolClosed, PoolTimeout, SystemClock
+from impl import (
+    DBUtilsConnection,
+    DefaultSync,
+    Fairness,
+    ManualClock,
+    Pool,
+    PoolClosed,
+    PooledConnection,
+    PoolTimeout,
+    SystemClock,
+)
 from impl._records import ConnRecord, Signal
 from spec._driver import RecordingDriver
 from tests.impl.impl_support import Worker, counts, log
@@ -67,6 +78,30 @@ def test_hand_off_to_a_waiting_thread(
     assert counts(pool) == (0, 1, 0, 1)
     got.close()
     assert log(fake) == ["connect0", "rollback0", "rollback0"]
+    pool.close()
+
+
+def test_hot_path_handles_are_whole(fake: RecordingDriver, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A handle the hot path makes without ``__init__`` (idle, handed over) is a whole one."""
+    # DBUtils' handle class is made the same way: a subclass must add no __init__
+    assert "__init__" not in vars(DBUtilsConnection)
+    pool = Pool(fake.connect, max_size=1, timeout=None)
+    here = inspect.currentframe()
+    assert here is not None
+    line = here.f_lineno
+    made = pool.acquire()  # the general path: a connect, through __init__
+    made.close()
+    idle = pool.acquire()  # the hot path: an idle connection
+    _while_queued(monkeypatch, idle.close)
+    handed = pool.acquire()  # the hot path: queued, then handed the one given back
+    for offset, conn in ((1, made), (3, idle), (5, handed)):
+        assert type(conn) is PooledConnection
+        assert {name: getattr(conn, name) is not None for name in PooledConnection.__slots__} == {
+            "_code": True, "_lasti": True, "_pool": True, "_rec": conn is handed
+        }  # fmt: skip
+        assert conn.checked_out_at == f"{__file__}:{line + offset}"
+    handed.close()
+    assert counts(pool) == (1, 0, 0, 1)
     pool.close()
 
 
