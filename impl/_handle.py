@@ -16,7 +16,7 @@ from __future__ import annotations
 import warnings
 from collections.abc import Iterator, Mapping, Sequence
 from types import CodeType
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from ._errors import ConnectionReleased, PoolMisuse
 from ._records import ConnRecord
@@ -27,6 +27,9 @@ if TYPE_CHECKING:
 #: A statement's parameters, in any DB-API paramstyle.
 Params = Sequence[Any] | Mapping[str, Any]
 
+#: A handle class: ``PooledConnection`` or a front door's subclass.
+Handle = TypeVar("Handle", bound="PooledConnection")
+
 
 class PooledConnection:
     """A checked-out connection: use it, then :meth:`close` it to give it back.
@@ -34,36 +37,29 @@ class PooledConnection:
     A handle dropped without ``close()`` is given back when it is garbage
     collected, with a ``ResourceWarning`` naming where it was checked out.
 
+    The pool makes handles (``Pool.acquire()``), one object per checkout.
+    The class has no ``__init__``: CPython 3.11 calls a Python ``__init__``
+    from C (an argument tuple, a fresh interpreter loop), which would cost a
+    sixth of a round trip, so ``cls()`` is an empty handle and
+    :func:`new_handle` (or the pool's hot path, inline) sets its slots.
+
     Not final: a front door may subclass it, adding no slots and no
     ``__init__``, to give its handles their own names and methods
-    (``DBUtilsConnection``); the pool then creates the subclass directly, one
-    object per checkout. (The pool's hot path makes handles with
-    ``object.__new__`` and sets the slots :meth:`__init__` sets itself.)
+    (``DBUtilsConnection``); the pool then makes the subclass directly.
     """
 
     __slots__ = ("_code", "_lasti", "_pool", "_rec")  # no __weakref__: 8 bytes a checkout
 
+    _rec: ConnRecord | None  # the connection; None once released
+    _pool: Pool  # the pool it came from
+    # The checkout site: the code object and the instruction offset in it (the
+    # line is worked out only when needed: reading ``f_lineno`` would cost
+    # more than the rest of a checkout).
+    _code: CodeType
+    _lasti: int
+
     #: What a released (or invalidated) handle raises: a subclass may name it.
     _released: ClassVar[type[ConnectionReleased]] = ConnectionReleased
-
-    def __init__(self, pool: Pool, rec: ConnRecord, code: CodeType, lasti: int) -> None:
-        """Wrap a checked-out connection. Internal: use ``Pool.acquire()``.
-
-        ``Pool.acquire``'s hot path does what this does without calling it:
-        keep the two in step.
-
-        Args:
-            pool: the pool it came from.
-            rec: the connection.
-            code: the code object that checked it out.
-            lasti: the instruction offset in ``code`` (the line is worked out
-                only when needed: reading ``f_lineno`` would cost more than
-                the rest of a checkout).
-        """
-        self._rec: ConnRecord | None = rec
-        self._pool = pool
-        self._code = code
-        self._lasti = lasti
 
     @property
     def checked_out_at(self) -> str:
@@ -293,6 +289,28 @@ class PooledConnection:
     def __repr__(self) -> str:
         state = "released" if self._rec is None else "open"
         return f"<PooledConnection {state}, checked out at {self.checked_out_at}>"
+
+
+def new_handle(
+    cls: type[Handle], pool: Pool, rec: ConnRecord, code: CodeType, lasti: int
+) -> Handle:
+    """A handle of class ``cls`` on a checked-out connection. Internal: use ``Pool.acquire()``.
+
+    ``Pool.acquire``'s hot path does the same inline: keep the two in step.
+
+    Args:
+        cls: ``PooledConnection`` or a front door's subclass of it.
+        pool: the pool it came from.
+        rec: the connection.
+        code: the code object that checked it out.
+        lasti: the instruction offset in ``code``.
+    """
+    handle = cls()
+    handle._rec = rec
+    handle._pool = pool
+    handle._code = code
+    handle._lasti = lasti
+    return handle
 
 
 class PooledCursor:

@@ -68,7 +68,7 @@ from ._errors import (
     PoolTimeout,
     TooManyWaiters,
 )
-from ._handle import PooledConnection
+from ._handle import PooledConnection, new_handle
 from ._records import Binding, ConnRecord, Resolution, Signal, ThreadToken, WaitSlot
 from ._seams import Clock, ConditionLike, DefaultSync, Sync, SystemClock
 
@@ -125,8 +125,6 @@ _PERMIT = Resolution.PERMIT
 _RETRY = Resolution.RETRY
 _VALIDATE = _Action.VALIDATE
 _ROLLBACK = ResetMode.ROLLBACK
-#: Makes a handle without calling its ``__init__`` (see :meth:`Pool.acquire`).
-_new = object.__new__
 
 
 @final
@@ -481,10 +479,8 @@ class Pool:
                 # counts only with max_usage
                 taken.holders = 1
                 if taken.uncommon is None or not taken.stale:  # uncommon None: not stale
-                    # PooledConnection.__init__'s stores, without calling it: CPython 3.11
-                    # calls a class's __init__ from C (an argument tuple, a fresh
-                    # interpreter loop), which costs a sixth of a round trip
-                    handle: PooledConnection = _new(self._handle)
+                    # new_handle's work without its frame: an empty handle, then its slots
+                    handle = self._handle()
                     handle._rec = taken
                     handle._pool = self
                     frame = sys._getframe(stacklevel)
@@ -752,7 +748,7 @@ class Pool:
             except BaseException:
                 self._release(rec)  # bound even when interrupted: give it back
                 raise
-        handle = self._handle(self, rec, code, lasti)
+        handle = new_handle(self._handle, self, rec, code, lasti)
         if self._listeners:
             try:
                 self._fire("checkout", rec.raw)

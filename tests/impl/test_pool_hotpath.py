@@ -82,14 +82,15 @@ def test_hand_off_to_a_waiting_thread(
 
 
 def test_hot_path_handles_are_whole(fake: RecordingDriver, monkeypatch: pytest.MonkeyPatch) -> None:
-    """A handle the hot path makes without ``__init__`` (idle, handed over) is a whole one."""
-    # DBUtils' handle class is made the same way: a subclass must add no __init__
-    assert "__init__" not in vars(DBUtilsConnection)
+    """Handles made by hand, not by ``__init__`` (a connect, idle, handed over), are whole."""
+    # the pool calls cls() and sets the slots: no handle class may have an __init__
+    assert PooledConnection.__init__ is object.__init__
+    assert DBUtilsConnection.__init__ is object.__init__
     pool = Pool(fake.connect, max_size=1, timeout=None)
     here = inspect.currentframe()
     assert here is not None
     line = here.f_lineno
-    made = pool.acquire()  # the general path: a connect, through __init__
+    made = pool.acquire()  # the general path: a connect, through new_handle
     made.close()
     idle = pool.acquire()  # the hot path: an idle connection
     _while_queued(monkeypatch, idle.close)
