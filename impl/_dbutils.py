@@ -82,7 +82,7 @@ from ._errors import (
     PoolMisuse,
 )
 from ._handle import Params, PooledConnection, PooledCursor
-from ._pool import Pool, PoolStats
+from ._pool import _DEFAULT, Pool, PoolStats
 from ._seams import Clock, Sync
 
 
@@ -477,7 +477,12 @@ class PooledDB:
             PoolClosed: the pool was closed.
             Exception: the driver's error from a connect.
         """
-        return self._checkout(shareable, 2)
+        # _checkout's work without its frame: one call fewer on the hot path
+        engine = self._shared if shareable and self._shared is not None else self._dedicated
+        try:
+            return engine.acquire(_DEFAULT, 2)  # type: ignore[return-value]  # see _checkout
+        except PoolExhausted as exc:
+            raise TooManyConnectionsError(str(exc)) from exc
 
     def dedicated_connection(self) -> DBUtilsConnection:
         """A connection nobody else holds: ``connection(shareable=False)``."""

@@ -69,7 +69,7 @@ from ._config import IdleOrder, Ping, PoolConfig, ResetMode
 from ._edge import bool_arg, int_arg, seconds_arg
 from ._errors import PoolConfigError, PoolExhausted, PoolMisuse
 from ._handle import PooledConnection
-from ._pool import EVENTS, DBAPIModule, Listener, Pool, PoolStats
+from ._pool import _DEFAULT, EVENTS, DBAPIModule, Listener, Pool, PoolStats
 from ._seams import Clock, Sync
 
 #: Listeners by event: one callable or a sequence of them per event name.
@@ -200,7 +200,7 @@ class _SQLAlchemyPool:
             Exception: the driver's error from a connect.
         """
         # the engine directly, not through _checkout: one call fewer on the hot path
-        return self._engine.acquire(stacklevel=2)
+        return self._engine.acquire(_DEFAULT, 2)
 
     def dispose(self) -> None:
         """Close the idle connections; the pool stays usable, as SQLAlchemy's.
