@@ -56,6 +56,7 @@ if str(ROOT) not in sys.path:
 from model import (  # noqa: E402 - the path above makes the checkout importable
     DEFAULT_BOUNDS,
     DEFAULT_CONFIG,
+    FAULT_OPS,
     Bounds,
     Config,
     IdleOrder,
@@ -68,7 +69,6 @@ from model import (  # noqa: E402 - the path above makes the checkout importable
     initial,
     step,
 )
-from model._state import FAULT_OPS  # noqa: E402 - the fault op kinds, as the checker counts them
 
 CASES: dict[str, tuple[str, Config, Bounds]] = {
     "default": (

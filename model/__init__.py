@@ -34,6 +34,8 @@ from ._rules import Predicate as Predicate
 from ._rules import by_kind as by_kind
 from ._rules import events as events
 from ._rules import rule_ids as rule_ids
+from ._state import ACTOR_OPS as ACTOR_OPS
+from ._state import FAULT_OPS as FAULT_OPS
 from ._state import OK as OK
 from ._state import WAIT as WAIT
 from ._state import Conn as Conn
@@ -59,8 +61,10 @@ from ._transitions import initial as initial
 from ._transitions import step as step
 
 __all__ = [
+    "ACTOR_OPS",
     "DEFAULT_BOUNDS",
     "DEFAULT_CONFIG",
+    "FAULT_OPS",
     "OK",
     "PREDICATES",
     "WAIT",

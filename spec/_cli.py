@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import json
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -23,7 +22,7 @@ import model
 from . import _race_cli, _reliability_cli, _stress_cli
 from ._conformance import SHRINK_SECONDS, CheckReport, check
 from ._profiles import OWN_PROFILES, PROFILES
-from ._report import check_json, format_check, pytest_file
+from ._report import check_json, format_check, pytest_file, write_json
 from ._thirdparty import BY_CLASS_NAME
 
 _API_PROFILE = {
@@ -73,17 +72,6 @@ def _config(settings: Sequence[str], base: model.Config) -> model.Config:
         raise UsageError(f"bad configuration: {exc}") from None
 
 
-def _write_json(path: str | None, data: dict[str, Any]) -> None:
-    if path is None:
-        return
-    text = json.dumps(data, indent=2, default=str)
-    if path == "-":
-        print(text)
-        return
-    with open(path, "w", encoding="utf-8") as fh:
-        fh.write(text + "\n")
-
-
 def _explore(args: argparse.Namespace) -> int:
     default_config = getattr(model, "DEFAULT_CONFIG", model.Config(max_size=3, idle_cap=2))
     default_bounds = getattr(model, "DEFAULT_BOUNDS", model.Bounds())
@@ -111,7 +99,7 @@ def _explore(args: argparse.Namespace) -> int:
     print(f"exploring {_config_line(config)} with {bounds.actors} actors", file=sys.stderr)
     report = model.explore(config, bounds, progress=progress, progress_every=2.0)
     print(model.format_report(report))
-    _write_json(args.json, model.report_json(report))
+    write_json(args.json, model.report_json(report))
     return 0 if report.ok else 1
 
 
@@ -215,7 +203,7 @@ def _check(args: argparse.Namespace) -> int:
         "verdict": "fail" if any(r.failed for r in reports) else "pass",
         "targets": [check_json(r) for r in reports],
     }
-    _write_json(args.json, data)
+    write_json(args.json, data)
     return 1 if data["verdict"] == "fail" else 0
 
 

@@ -92,23 +92,7 @@ from typing import Any
 import model
 from model import Fairness, Op, OpKind, Outcome, Refusal, Result, State, Status
 
-# Operations that name an actor; the rest are pool-wide or faults.
-_ACTOR_KINDS = frozenset(
-    {
-        OpKind.ACQUIRE,
-        OpKind.RELEASE,
-        OpKind.DROP,
-        OpKind.INVALIDATE,
-        OpKind.SOFT_INVALIDATE,
-        OpKind.DETACH,
-        OpKind.BEGIN,
-        OpKind.WORK,
-        OpKind.SET_SESSION,
-        OpKind.COMMIT,
-        OpKind.ROLLBACK,
-        OpKind.END_THREAD,
-    }
-)
+# Operations that name an actor (model.ACTOR_OPS); the rest are pool-wide or faults.
 _POOL_KINDS = frozenset({OpKind.CLOSE, OpKind.DISPOSE})
 _ENV_KINDS = frozenset({OpKind.FAIL_CONNECT, OpKind.FAIL_PING})
 _NEVER = float("inf")
@@ -161,7 +145,7 @@ class HistoryOp:
     error: str | None = None
 
     def __post_init__(self) -> None:
-        if self.kind in _ACTOR_KINDS and (self.actor is None or self.actor < 0):
+        if self.kind in model.ACTOR_OPS and (self.actor is None or self.actor < 0):
             raise ValueError(f"{self.kind.value} needs an actor >= 0, got {self.actor!r}")
         if self.kind is OpKind.KILL and self.conn is None:
             raise ValueError("kill needs the driver connection it drops, got conn=None")

@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import importlib
-import json
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -29,6 +28,7 @@ from ._race import (
     SQLAlchemyTarget,
     explore,
 )
+from ._report import write_json
 
 #: The default depth of each strategy: PCT's bug depth, the exhaustive preemption bound.
 DEFAULT_DEPTH = {"random": 1, "pct": 3, "exhaustive": 2}
@@ -174,7 +174,7 @@ def _race(args: argparse.Namespace) -> int:
             )
         )
     print(format_race(target.name, args.strategy, depth, args.seed, reports, skipped))
-    _write_json(args.json, race_json(target.name, args.strategy, depth, args.seed, reports))
+    write_json(args.json, race_json(target.name, args.strategy, depth, args.seed, reports))
     return 1 if any(r.found for r in reports) else 0
 
 
@@ -241,14 +241,3 @@ def race_json(
         "seed": seed,
         "scenarios": scenarios,
     }
-
-
-def _write_json(path: str | None, data: dict[str, Any]) -> None:
-    if path is None:
-        return
-    text = json.dumps(data, indent=2, default=str)
-    if path == "-":
-        print(text)
-        return
-    with open(path, "w", encoding="utf-8") as f:
-        f.write(text + "\n")

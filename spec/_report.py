@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import model
@@ -9,6 +10,18 @@ import model
 from ._conformance import CheckReport, RuleVerdict
 
 _MARK = {"pass": "pass", "fail": "FAIL", "n/a": "n/a"}
+
+
+def write_json(path: str | None, data: Any) -> None:
+    """Write ``data`` as indented JSON to ``path``: nothing for None, standard output for ``-``."""
+    if path is None:
+        return
+    text = json.dumps(data, indent=2, default=str)
+    if path == "-":
+        print(text)
+        return
+    with open(path, "w", encoding="utf-8") as fh:
+        fh.write(text + "\n")
 
 
 def format_check(report: CheckReport) -> str:

@@ -21,6 +21,7 @@ import sys
 from typing import Any
 
 from ._linear import check_fifo, check_history, format_result, history_from_json, history_json
+from ._report import write_json
 from ._stress import (
     StressOptions,
     format_stress,
@@ -91,17 +92,6 @@ def _progress(line: str) -> None:
     print(f"  ... {line}", file=sys.stderr, flush=True)
 
 
-def _write_json(path: str | None, data: Any) -> None:
-    if path is None:
-        return
-    text = json.dumps(data, indent=2, default=str)
-    if path == "-":
-        print(text)
-        return
-    with open(path, "w", encoding="utf-8") as fh:
-        fh.write(text + "\n")
-
-
 def _stress(args: argparse.Namespace) -> int:
     try:
         return _run_stress(args)
@@ -146,9 +136,9 @@ def _run_stress(args: argparse.Namespace) -> int:
     report = run_stress(target, options, progress=_progress)
     print(format_stress(report))
     if args.history is not None:
-        _write_json(args.history, history_json(report.config, report.history))
+        write_json(args.history, history_json(report.config, report.history))
         print(f"wrote the history to {args.history}", file=sys.stderr)
-    _write_json(args.json, stress_json(report))
+    write_json(args.json, stress_json(report))
     return 1 if report.failed else 0
 
 
@@ -178,7 +168,7 @@ def _linearize(args: argparse.Namespace) -> int:
         print(f"FIFO hand-off: {len(overtakings)} overtakings")
         for o in overtakings[:10]:
             print(f"  {o.why}")
-    _write_json(
+    write_json(
         args.json,
         {
             "verdict": result.verdict,
