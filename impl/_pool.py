@@ -50,6 +50,7 @@ import inspect
 import logging
 import sys
 import threading
+import warnings as _warnings
 import weakref
 from collections import deque
 from collections.abc import Callable, Hashable, Mapping
@@ -68,7 +69,7 @@ from ._errors import (
     PoolTimeout,
     TooManyWaiters,
 )
-from ._handle import PooledConnection, new_handle
+from ._handle import PooledConnection, SiteRecording, new_handle
 from ._records import Binding, ConnRecord, Resolution, Signal, ThreadToken, WaitSlot
 from ._seams import Clock, ConditionLike, DefaultSync, Sync, SystemClock
 
@@ -229,6 +230,7 @@ class Pool:
         "_quick_reset",
         "_seq",
         "_sharing",
+        "_sites",
         "_sync",
         "_timeouts",
         "_wait_time",
@@ -296,6 +298,8 @@ class Pool:
         self._failures = config.failures
         # the handle class made per checkout; a front door may set a subclass (DBUtils)
         self._handle: type[PooledConnection] = PooledConnection
+        # whether checkouts record their site (from the warning filters in force)
+        self._sites = SiteRecording()
         self._gated = (
             config.ping is Ping.ON_CHECKOUT
             or config.max_usage is not None
@@ -472,10 +476,8 @@ class Pool:
                 else:
                     resolved, taken = self._await(slot)
                 if taken is None:  # a slot to connect in, or (barging) a retry
-                    frame = sys._getframe(stacklevel)
-                    return self._checkout(
-                        timeout, frame.f_code, frame.f_lasti, None, slot, resolved
-                    )
+                    code, lasti = self._sites.site(stacklevel + 1)
+                    return self._checkout(timeout, code, lasti, None, slot, resolved)
             if taken is not None:
                 # its only holder (a hand-off's giver said so already); ``uses``
                 # counts only with max_usage
@@ -485,12 +487,22 @@ class Pool:
                     handle = self._handle()
                     handle._rec = taken
                     handle._pool = self
-                    frame = sys._getframe(stacklevel)
-                    handle._code = frame.f_code
-                    handle._lasti = frame.f_lasti
+                    # the site, only while a ResourceWarning could name it: _sites.site()
+                    # without its frame (recording it costs a tenth of a checkout)
+                    sites = self._sites
+                    filters = _warnings.filters
+                    if filters is not sites.filters:  # replaced (catch_warnings): read it
+                        sites.read(filters)
+                    if sites.on:
+                        frame = sys._getframe(stacklevel)
+                        handle._code = frame.f_code
+                        handle._lasti = frame.f_lasti
+                    else:
+                        handle._code = None
+                        handle._lasti = 0
                     return handle
-        frame = sys._getframe(stacklevel)
-        return self._checkout(timeout, frame.f_code, frame.f_lasti, taken, slot)
+        code, lasti = self._sites.site(stacklevel + 1)
+        return self._checkout(timeout, code, lasti, taken, slot)
 
     #: Check out a connection: the same as :meth:`acquire` (an alias, so the
     #: checkout site recorded is the caller's).
@@ -670,7 +682,7 @@ class Pool:
     def _checkout(
         self,
         timeout: float | _Default | None,
-        code: CodeType,
+        code: CodeType | None,
         lasti: int,
         taken: ConnRecord | None = None,
         slot: WaitSlot | None = None,

@@ -60,6 +60,7 @@ What differs from SQLAlchemy, on purpose:
 from __future__ import annotations
 
 import functools
+import sys
 import threading
 from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -601,8 +602,11 @@ class AssertionPool(_SQLAlchemyPool):
                 "AssertionPool: a connection is already checked out (checked out at "
                 f"{self._holder_at}); at most one may be checked out at a time"
             ) from exc
-        # the site, not the handle: a dropped handle must still be collected
-        self._holder_at = conn.checked_out_at
+        # The site, not the handle: a dropped handle must still be collected.
+        # Worked out here, not read from the handle, which records its site only
+        # while a ResourceWarning could be shown: naming the holder is this pool's job.
+        frame = sys._getframe(stacklevel)
+        self._holder_at = f"{frame.f_code.co_filename}:{frame.f_lineno}"
         return conn
 
 

@@ -6,7 +6,9 @@ import gc
 import inspect
 import re
 import sqlite3
+import warnings
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 
@@ -18,6 +20,7 @@ from impl import (
     PoolMisuse,
     ResetMode,
 )
+from impl._handle import UNRECORDED, SiteRecording
 from spec._driver import RecordingDriver
 from tests.impl.impl_support import Script, counts, log
 
@@ -141,6 +144,85 @@ def test_checkout_site_stacklevel(fake: RecordingDriver) -> None:
     assert idle.checked_out_at == f"{__file__}:{line + 4}"
     idle.close()
     pool.close()
+
+
+def test_no_site_while_resource_warnings_are_ignored(fake: RecordingDriver) -> None:
+    """While ResourceWarning is ignored no checkout records its site; once shown, every one does."""
+    pool = Pool(fake, max_size=1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ResourceWarning)
+        fresh = pool.acquire()  # the general path: a connect
+        assert fresh.checked_out_at == UNRECORDED
+        assert "-W default::ResourceWarning" in repr(fresh)
+        fresh.close()
+        idle = pool.acquire()  # the hot path: an idle connection
+        assert idle.checked_out_at == UNRECORDED
+        del idle  # dropped: given back all the same, and nothing is shown
+        assert counts(pool) == (1, 0, 0, 1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("default", ResourceWarning)
+        here = inspect.currentframe()
+        assert here is not None
+        line = here.f_lineno
+        conn = pool.acquire()
+        assert conn.checked_out_at == f"{__file__}:{line + 1}"
+        conn.close()
+    pool.close()
+
+
+def test_filters_changed_in_place_count_from_a_new_pool_or_a_report(fake: RecordingDriver) -> None:
+    """A filter change made in place counts in a new pool, or once a pool reports no site."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ResourceWarning)
+        pool = Pool(fake, max_size=1)
+        with pool.acquire() as conn:
+            assert conn._code is None
+        warnings.simplefilter("default", ResourceWarning)  # in place: the same list
+        with pool.acquire() as conn:
+            assert conn._code is None  # not seen yet...
+            assert conn.checked_out_at == UNRECORDED  # ...but reporting that reads them again
+        with pool.acquire() as conn:
+            assert conn._code is not None
+        warnings.simplefilter("ignore", ResourceWarning)  # in place again
+        with pool.acquire() as conn:
+            assert conn._code is not None  # still recorded: a cost, not a loss
+        other = Pool(fake, max_size=1)  # a new pool reads them
+        with pool.acquire() as conn, other.acquire() as mine:
+            assert conn._code is not None
+            assert mine._code is None
+        other.close()
+    pool.close()
+
+
+@pytest.mark.parametrize(
+    ("filters", "on"),
+    [
+        ([], True),  # no filter: the default action, "default"
+        ([("ignore", None, ResourceWarning, None, 0)], False),
+        ([("ignore", None, Warning, None, 0)], False),  # a base class
+        ([("ignore", None, DeprecationWarning, None, 0)], True),  # another category
+        ([("error", None, ResourceWarning, None, 0)], True),
+        ([("default", None, Warning, None, 0), ("ignore", None, ResourceWarning, None, 0)], True),
+        # an ignore for some messages, modules or lines only may not apply: the next decides
+        ([("ignore", re.compile("x"), ResourceWarning, None, 0)], True),
+        ([("ignore", None, ResourceWarning, re.compile("impl"), 0)], True),
+        ([("ignore", None, ResourceWarning, None, 7), ("ignore", None, Warning, None, 0)], False),
+    ],
+)
+def test_site_recording_reads_filters_as_warn_would(filters: list[Any], on: bool) -> None:
+    """The first filter for ResourceWarning decides, unless it may not apply; else the default."""
+    sites = SiteRecording()
+    sites.read(filters)
+    assert sites.on is on
+    assert sites.filters is filters
+
+
+def test_site_recording_with_ignore_as_the_default(monkeypatch: pytest.MonkeyPatch) -> None:
+    """With no filter for ResourceWarning, a default action of "ignore" records nothing."""
+    monkeypatch.setattr(warnings, "defaultaction", "ignore")
+    sites = SiteRecording()
+    sites.read([("error", None, DeprecationWarning, None, 0)])
+    assert not sites.on
 
 
 def test_info_lives_with_the_connection(fake: RecordingDriver) -> None:

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import inspect
+import re
 import sqlite3
 import threading
 import types
+import warnings
 from typing import Any
 
 import pytest
@@ -392,6 +395,22 @@ def test_assertionpool_refuses_a_second_checkout(lite: RecordingDriver) -> None:
     with pool.connect() as fresh:
         assert ident(fresh) == 1
     detached.close()
+    pool.close()
+
+
+def test_assertionpool_names_the_holder_with_sites_unrecorded(lite: RecordingDriver) -> None:
+    """AssertionPool names the holder's line even while handles record no site."""
+    pool = AssertionPool(lite.connect)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ResourceWarning)
+        here = inspect.currentframe()
+        assert here is not None
+        line = here.f_lineno
+        held = pool.connect()
+        site = re.escape(f"(checked out at {__file__}:{line + 1})")
+        with pytest.raises(AssertionPoolError, match=site):
+            pool.connect()
+        held.close()
     pool.close()
 
 
