@@ -453,14 +453,14 @@ class Pool:
             if slot is not None:
                 # at the cap: wait in line; a hand-off is served here, the rest below
                 if self._native:
-                    # as _wait_signal does it, without its frame
+                    # as _wait_signal does it, without its frame (nor Signal.wait's)
                     try:
                         deadline = slot.deadline
                         if deadline is None:
                             slot.cond.wait(None)
                         elif not (
                             (remaining := deadline - self._clock.now()) > 0
-                            and slot.cond.wait(remaining)
+                            and slot.cond.block(True, remaining)  # type: ignore[union-attr]  # native: a Signal
                         ):
                             self._expire_signal(slot)
                     except BaseException:

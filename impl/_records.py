@@ -198,16 +198,19 @@ class Signal:
 
     Attributes:
         notify: wake the waiter (called by whoever resolves its slot, pool lock held).
+        block: ``block(True, timeout)`` is :meth:`wait` with a timeout, for
+            the pool's hot path.
     """
 
-    __slots__ = ("_lock", "notify")
+    __slots__ = ("_lock", "block", "notify")
 
     def __init__(self, lock: LockLike) -> None:
         """A signal on ``lock`` (a fresh one from the ``Sync`` seam), which it takes now."""
         self._lock = lock
         lock.acquire()
-        # the lock's own release: a C call, no Python frame on the hand-off path
+        # the lock's own release and acquire: C calls, no Python frame on the hand-off path
         self.notify: Callable[[], None] = self._lock.release
+        self.block: Callable[[bool, float], bool] = self._lock.acquire
 
     def wait(self, timeout: float | None) -> bool:
         """Block until notified or ``timeout`` real seconds (> 0; None: forever) pass.

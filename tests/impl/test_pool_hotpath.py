@@ -2,10 +2,11 @@
 
 With the default seams (``SystemClock``, ``DefaultSync``) a waiter blocks on
 its thread's :class:`~impl._records.Signal`, not on a condition. These tests
-drive that wait deterministically: ``Signal.wait`` is wrapped so that the
-event a test needs (a return, an invalidate, a close...) happens while the
-checkout is queued, from the waiting thread itself, before it blocks. Real
-time is only waited on where a timeout is the behaviour under test.
+drive that wait deterministically: ``Signal.wait`` (and ``Signal.block``, its
+inline form) is wrapped so that the event a test needs (a return, an
+invalidate, a close...) happens while the checkout is queued, from the
+waiting thread itself, before it blocks. Real time is only waited on where a
+timeout is the behaviour under test.
 """
 
 from __future__ import annotations
@@ -38,10 +39,21 @@ def _while_queued(
 ) -> list[float | None]:
     """Make the next ``Signal.wait`` run ``action`` first; ``result`` (if given) replaces the wait.
 
+    The hot path waits with a timeout through ``Signal.block`` (the lock's
+    own acquire); signals made from here on send that through
+    ``Signal.wait`` too, whichever wrapper it is at the time.
+
     Returns:
         The timeouts the waits were called with.
     """
     real = Signal.wait
+    real_init = Signal.__init__
+
+    def init(self: Signal, lock: Any) -> None:
+        real_init(self, lock)
+        self.block = lambda _blocking, timeout: Signal.wait(self, timeout)
+
+    monkeypatch.setattr(Signal, "__init__", init)
     timeouts: list[float | None] = []
 
     def wait(self: Signal, timeout: float | None) -> bool:
