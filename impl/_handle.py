@@ -13,7 +13,6 @@ closed when given back (LIVE-3).
 
 from __future__ import annotations
 
-import sys
 import warnings
 from collections.abc import Iterator, Mapping, Sequence
 from types import CodeType
@@ -79,38 +78,24 @@ class SiteRecording:
         an unconditional ``ignore`` says no, any other action yes; an
         ``ignore`` limited to some messages, modules or lines may not apply,
         so the search goes on. No filter decides: ``warnings.defaultaction``.
+        A malformed list (an entry that is not a 5-tuple with a class) says
+        yes: a checkout must not fail on it (``warnings.warn`` would).
         """
         on = warnings.defaultaction != "ignore"  # type: ignore[attr-defined]  # not in the stubs
-        for action, message, category, module, line in list(filters):
-            if not issubclass(ResourceWarning, category):
-                continue
-            if action != "ignore":
-                on = True
-                break
-            if message is None and module is None and not line:
-                on = False
-                break
+        try:
+            for action, message, category, module, line in list(filters):
+                if not issubclass(ResourceWarning, category):
+                    continue
+                if action != "ignore":
+                    on = True
+                    break
+                if message is None and module is None and not line:
+                    on = False
+                    break
+        except (TypeError, ValueError):  # not iterable, not 5 items, not a class
+            on = True
         self.on = on  # first: a thread that sees the new list sees its decision too
         self.filters = filters
-
-    def site(self, depth: int) -> tuple[CodeType | None, int]:
-        """The code object and instruction offset of the frame ``depth`` levels up, if wanted.
-
-        ``Pool.acquire``'s hot path does the same inline: keep the two in step.
-
-        Args:
-            depth: 1 is the caller of this method.
-
-        Returns:
-            ``(code, lasti)``; ``(None, 0)`` while no site is recorded.
-        """
-        filters = warnings.filters
-        if filters is not self.filters:
-            self.read(filters)
-        if not self.on:
-            return None, 0
-        frame = sys._getframe(depth)
-        return frame.f_code, frame.f_lasti
 
 
 class PooledConnection:

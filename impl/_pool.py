@@ -416,10 +416,23 @@ class Pool:
             PoolTimeout: nothing came free within the timeout.
             PoolMisuse: per-thread mode: this thread's connection is being
                 given back by another thread right now.
-            ValueError: a bad ``timeout``.
+            ValueError: a bad ``timeout``, or a ``stacklevel`` deeper than the
+                stack (while sites are recorded).
             TypeError: a ``timeout`` that is not a number.
             Exception: the driver's error from a connect this checkout needed.
         """
+        # The checkout site first, before anything is taken, and only while a
+        # ResourceWarning could name it (SiteRecording): recording it costs a
+        # tenth of a checkout, and Python ignores that warning by default.
+        sites = self._sites
+        filters = _warnings.filters
+        if filters is not sites.filters:  # replaced (catch_warnings): read it
+            sites.read(filters)
+        if sites.on:
+            frame = sys._getframe(stacklevel)
+            code, lasti = frame.f_code, frame.f_lasti
+        else:
+            code, lasti = None, 0
         taken = slot = None
         if self._quick_out and timeout is _DEFAULT:
             # acquire/release rather than ``with``: half the cost on CPython 3.11
@@ -476,7 +489,6 @@ class Pool:
                 else:
                     resolved, taken = self._await(slot)
                 if taken is None:  # a slot to connect in, or (barging) a retry
-                    code, lasti = self._sites.site(stacklevel + 1)
                     return self._checkout(timeout, code, lasti, None, slot, resolved)
             if taken is not None:
                 # its only holder (a hand-off's giver said so already); ``uses``
@@ -487,21 +499,9 @@ class Pool:
                     handle = self._handle()
                     handle._rec = taken
                     handle._pool = self
-                    # the site, only while a ResourceWarning could name it: _sites.site()
-                    # without its frame (recording it costs a tenth of a checkout)
-                    sites = self._sites
-                    filters = _warnings.filters
-                    if filters is not sites.filters:  # replaced (catch_warnings): read it
-                        sites.read(filters)
-                    if sites.on:
-                        frame = sys._getframe(stacklevel)
-                        handle._code = frame.f_code
-                        handle._lasti = frame.f_lasti
-                    else:
-                        handle._code = None
-                        handle._lasti = 0
+                    handle._code = code
+                    handle._lasti = lasti
                     return handle
-        code, lasti = self._sites.site(stacklevel + 1)
         return self._checkout(timeout, code, lasti, taken, slot)
 
     #: Check out a connection: the same as :meth:`acquire` (an alias, so the

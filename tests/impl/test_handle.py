@@ -146,6 +146,18 @@ def test_checkout_site_stacklevel(fake: RecordingDriver) -> None:
     pool.close()
 
 
+def test_stacklevel_too_deep_takes_nothing(fake: RecordingDriver) -> None:
+    """A stacklevel deeper than the stack is refused before a connection is taken."""
+    pool = Pool(fake, max_size=1)
+    pool.acquire().close()  # one idle: the hot path would take it
+    with warnings.catch_warnings():
+        warnings.simplefilter("default", ResourceWarning)  # sites are recorded
+        with pytest.raises(ValueError, match="call stack is not deep enough"):
+            pool.acquire(stacklevel=10_000)
+    assert counts(pool) == (1, 0, 0, 1)
+    pool.close()
+
+
 def test_no_site_while_resource_warnings_are_ignored(fake: RecordingDriver) -> None:
     """While ResourceWarning is ignored no checkout records its site; once shown, every one does."""
     pool = Pool(fake, max_size=1)
