@@ -68,6 +68,52 @@ def test_summary_ratios_and_targets() -> None:
     assert memory["met"] is None
 
 
+def test_a_target_measured_in_pairs_is_judged_on_the_median_of_its_pairs() -> None:
+    """Paired runs override the tables' medians; the pair ratios and the cells' ratio are kept."""
+    runs: dict[tuple[str, ...], dict[str, Any]] = {
+        ("8-on-cap-5", "fake", "baseline:lock+deque"): {"rates": [100.0], "cpu_us": [40.0]},
+        ("8-on-cap-5", "fake", "ours:QueuePool"): {"rates": [50.0], "cpu_us": [80.0]},
+    }
+    rows = bp.summarise(runs)
+
+    def run(rate: float, cpu: float) -> dict[str, Any]:
+        return {"rates": [rate, rate * 3, rate * 2], "cpu_us": [cpu, cpu, cpu * 9]}
+
+    # three pairs: the machine's speed drifts between them, the ratios do not much
+    pairs = [(run(110, 40), run(100, 44)), (run(30, 30), run(25, 33)), (run(190, 20), run(200, 20))]
+    paired = bp.paired_ratio(pairs)
+    assert paired["ratios"] == pytest.approx([1.1, 1.2, 0.95])
+    assert paired["ratio"] == pytest.approx(1.1)
+    assert paired["ratio_cpu"] == pytest.approx(1.1)
+    assert paired["pairs"] == 3
+    label = next(t[0] for t in bp.TARGETS if "ours:QueuePool >= 1x" in t[0])
+    targets = {t["target"]: t for t in bp.check_targets(rows, {}, {label: paired})}
+    judged = targets[label]
+    assert judged["ratio"] == pytest.approx(1.1)
+    assert judged["met"] is True  # on the pairs, though the tables' medians say 0.5x
+    assert judged["cells_ratio"] == pytest.approx(0.5)
+    assert judged["pairs"] == 3
+    engine = next(v for k, v in targets.items() if "ours:Pool(fifo) >= 1x" in k)
+    assert "pairs" not in engine  # not paired: judged on the tables (here: not measured)
+    assert engine["met"] is None
+    assert bp.paired_ratio([])["ratio"] is None
+    text = bp.markdown(
+        {
+            "command": "python bench/bench_pools.py",
+            "date": "today",
+            "machine": {"cpu": "a CPU", "cpus": 2, "python": "CPython 3.11", "platform": "Linux",
+                        "libraries": {}, "load_average": (0.5, 0.5, 0.5)},
+            "settings": {"rounds": 1, "reps": 1, "pairs": 3},
+            "rows": rows,
+            "memory": {},
+            "targets": list(targets.values()),
+            "model": {},
+        }
+    )  # fmt: skip
+    assert "1.10x, median of 3 pairs (0.95..1.20)" in text
+    assert "tables' medians: 0.50x" in text
+
+
 def test_tiny_run_writes_json_and_markdown(tmp_path: Path) -> None:
     """A tiny run in fresh processes writes a JSON report and a Markdown one, progress on stderr."""
     out_json, out_md = tmp_path / "bench.json", tmp_path / "BENCHMARKS.md"
@@ -76,7 +122,7 @@ def test_tiny_run_writes_json_and_markdown(tmp_path: Path) -> None:
         "--scenario", "1-thread", "--scenario", "8-on-cap-5", "--driver", "fake",
         "--subject", "baseline:lock", "--subject", "baseline:barging",
         "--subject", "ours:QueuePool", "--subject", "ours:Pool(barging)",
-        "--no-model", "--json", str(out_json), "--write", str(out_md),
+        "--pairs", "1", "--no-model", "--json", str(out_json), "--write", str(out_md),
     ]  # fmt: skip
     done = subprocess.run(
         [sys.executable, str(ROOT / "bench" / "bench_pools.py"), *args],
@@ -108,6 +154,14 @@ def test_tiny_run_writes_json_and_markdown(tmp_path: Path) -> None:
         assert row["ratio"] > 0
     assert set(result["memory"]) == {"baseline:lock+deque", "ours:QueuePool"}
     assert any(t["met"] is not None for t in result["targets"])
+    # every target whose two pools ran was measured in one pair as well
+    paired = {t["target"] for t in result["targets"] if t.get("pairs") == 1}
+    assert paired == {
+        "1 thread: ours:QueuePool >= 0.5x baseline:lock+deque",
+        "8 on cap 5, FIFO: ours:QueuePool >= 1x baseline:lock+deque (FIFO hand-off)",
+        "8 on cap 5, barging: ours:Pool(barging) >= 0.5x baseline:barging",
+    }
+    assert "[pairs 1/3]" in done.stderr
     text = out_md.read_text(encoding="utf-8")
     assert text.startswith("# Benchmarks")
     assert "python bench/bench_pools.py --quick" in text
