@@ -191,10 +191,10 @@ def run_ceiling(name: str) -> dict[str, Any]:
     return layers
 
 
-def run_fresh(name: str) -> dict[str, Any]:
-    """Explore one case once, in a fresh Python process."""
+def _fresh(*args: str) -> dict[str, Any]:
+    """This script run with ``args`` in a fresh Python process: the JSON it prints."""
     done = subprocess.run(
-        [sys.executable, str(Path(__file__).resolve()), "--child", name],
+        [sys.executable, str(Path(__file__).resolve()), *args],
         capture_output=True,
         text=True,
         check=True,
@@ -202,6 +202,11 @@ def run_fresh(name: str) -> dict[str, Any]:
     )
     result: dict[str, Any] = json.loads(done.stdout)
     return result
+
+
+def run_fresh(name: str) -> dict[str, Any]:
+    """Explore one case once, in a fresh Python process."""
+    return _fresh("--child", name)
 
 
 def machine() -> dict[str, Any]:
@@ -308,14 +313,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def ceiling(name: str, json_file: Path | None) -> int:
     """Print (and write) the ``--ceiling`` layers for one case, measured in a fresh process."""
-    done = subprocess.run(
-        [sys.executable, str(Path(__file__).resolve()), "--child-ceiling", name],
-        capture_output=True,
-        text=True,
-        check=True,
-        cwd=ROOT,
-    )
-    layers: dict[str, Any] = json.loads(done.stdout)
+    layers = _fresh("--child-ceiling", name)
     info = machine()
     print(
         f"machine: {info['platform']}, {info['processor']}, "
