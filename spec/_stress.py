@@ -471,14 +471,25 @@ class _Run:
                     f"EXCL-1: a{actor} was handed driver #{conn} while a{other} holds it"
                 )
             self.held[conn] = actor
-            detached = len(self.detached & self.driver.open_connections())
-        self.check_cap(detached)
+        self.check_cap()
 
-    def check_cap(self, detached: int) -> None:
+    def check_cap(self) -> None:
+        """CAP-1 on one snapshot: the driver's open connections less the detached ones.
+
+        Both are read under the guard, so no thread detaches or forgets a
+        detached connection in between. Read apart, a detach and the connect
+        in the slot it freed could fall between the two reads: the new
+        connection counted as open, the detached one not yet as detached,
+        one over the cap that never was. A connection enters ``detached``
+        before its detach call and leaves it after it is closed, so the
+        snapshot never counts a pooled connection as detached.
+        """
         cap = self.target.config.max_size
         if cap is None:
             return
-        open_now = self.driver.open_connections()
+        with self.guard:
+            open_now = self.driver.open_connections()
+            detached = len(self.detached & open_now)
         if len(open_now) - detached > cap:
             self.violation(
                 f"CAP-1: {len(open_now)} driver connections open "
