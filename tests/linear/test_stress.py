@@ -19,6 +19,7 @@ from impl import _pool
 from impl._records import Resolution
 from spec._stress import (
     StressOptions,
+    _Run,
     StressReport,
     engine_target,
     format_stress,
@@ -48,6 +49,37 @@ def test_our_pool_passes() -> None:
     assert report.faults["connect refused"] > 0
     assert report.faults["connection killed"] > 0
     assert report.expected["acquire: connect_failed"] > 0
+
+
+def test_the_cap_check_reads_one_snapshot_a_detach_cannot_split() -> None:
+    """CAP-1 is judged on the open and detached sets read together, not a detach apart.
+
+    Another worker may act whenever the run's guard is free: here, at the
+    first such read, it detaches the one connection (its bookkeeping first,
+    as a worker does) and connects a new one in the freed slot. Read apart,
+    the check counted the new connection as open and the detached one not
+    yet as detached: two open on a cap of one, a violation that never was.
+    """
+    run = _Run(engine_target(max_size=1), StressOptions(threads=1, ops=1), None)
+    held = run.pool.acquire()
+    others: list[Any] = []
+    read_open = run.driver.open_connections
+
+    def open_connections() -> frozenset[int]:
+        if not run.guard.locked() and not others:  # the other worker's turn
+            with run.guard:
+                run.detached.add(0)
+            held.detach()
+            others.append(run.pool.acquire())
+        return read_open()
+
+    run.driver.open_connections = open_connections  # type: ignore[method-assign]
+    run.took(0, 0)
+    assert run.report.violations == []
+    run.driver.open_connections = read_open  # type: ignore[method-assign]
+    for handle in (*others, held):
+        handle.close()
+    run.pool.close()
 
 
 @pytest.mark.parametrize("name", ["poolspec-queuepool", "poolspec-pooleddb"])
