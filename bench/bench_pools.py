@@ -617,6 +617,14 @@ def _child(args: list[str], timeout: float = 300.0) -> dict[str, Any]:
     return result
 
 
+def time_fresh(subject: str, scenario: str, driver: str, reps: int, scale: float) -> dict[str, Any]:
+    """One cell timed in a fresh process (:func:`measure`), round trips scaled by ``scale``."""
+    ops = max(SCENARIOS[scenario].threads, int(OPS[scenario] * scale))
+    spec = {"kind": "time", "subject": subject, "scenario": scenario, "driver": driver,
+            "ops": ops, "reps": reps}  # fmt: skip
+    return _child(["--child", json.dumps(spec)])
+
+
 def progress(message: str) -> None:
     """One line of progress on stderr."""
     print(message, file=sys.stderr, flush=True)
@@ -773,16 +781,11 @@ def measure_pairs(
         if t[1] in scenarios and t[2] in drivers and t[3] in subjects and t[4] in subjects
     ]  # fmt: skip
     for n, (label, sc, dr, su, against, _) in enumerate(todo, 1):
-        ops = max(SCENARIOS[sc].threads, int(OPS[sc] * scale))
         done: list[tuple[dict[str, Any], dict[str, Any]]] = []
         try:
             for i in range(pairs):
                 order = (su, against) if i % 2 == 0 else (against, su)  # neither always first
-                got = {}
-                for subject in order:
-                    spec = {"kind": "time", "subject": subject, "scenario": sc, "driver": dr,
-                            "ops": ops, "reps": reps}  # fmt: skip
-                    got[subject] = _child(["--child", json.dumps(spec)])
+                got = {subject: time_fresh(subject, sc, dr, reps, scale) for subject in order}
                 done.append((got[su], got[against]))
         except (RuntimeError, subprocess.SubprocessError, ValueError) as exc:
             progress(f"[pairs {n}/{len(todo)}] {label}: FAILED: {exc}")
@@ -1102,11 +1105,8 @@ def main(argv: list[str] | None = None) -> int:
         order = todo[rnd % len(todo) :] + todo[: rnd % len(todo)] if todo else []
         for sc, dr, su in order:
             done += 1
-            ops = max(SCENARIOS[sc].threads, int(OPS[sc] * scale))
-            spec = {"kind": "time", "subject": su, "scenario": sc, "driver": dr,
-                    "ops": ops, "reps": reps}  # fmt: skip
             try:
-                got = _child(["--child", json.dumps(spec)])
+                got = time_fresh(su, sc, dr, reps, scale)
                 runs[(sc, dr, su)]["rates"] += got["rates"]
                 runs[(sc, dr, su)].setdefault("cpu_us", []).extend(got["cpu_us"])
                 note = f"{statistics.median(got['rates']):,.0f}/s"
