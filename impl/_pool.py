@@ -466,24 +466,23 @@ class Pool:
             if slot is not None:
                 # at the cap: wait in line; a hand-off is served here, the rest below
                 if self._native:
-                    # as _wait_signal does it, without its frame (nor Signal.wait's)
+                    # as _wait_signal does it, without its frame (nor Signal.wait's),
+                    # and without reading the clock: the slot was queued just now,
+                    # so its whole timeout is still ahead (it may expire a few
+                    # microseconds late, never early)
                     try:
-                        deadline = slot.deadline
-                        if deadline is None:
+                        wait_for = slot.timeout
+                        if wait_for is None:
                             slot.cond.wait(None)
-                        elif not (
-                            (remaining := deadline - self._clock.now()) > 0
-                            and slot.cond.block(True, remaining)  # type: ignore[union-attr]  # native: a Signal
-                        ):
+                        elif not slot.cond.block(True, wait_for):  # type: ignore[union-attr]  # native: a Signal
                             self._expire_signal(slot)
                     except BaseException:
                         self._leave_signal(slot)
                         raise
                     outcome = slot.outcome
                     if outcome is _HANDOFF:  # handed to this thread: the tail below
-                        taken = slot.rec
+                        taken = slot.rec  # not None: the tail below takes it
                         slot.rec = None  # the thread keeps its slot, not the connection
-                        assert taken is not None
                     else:
                         resolved, taken = self._action_for(slot, outcome)
                 else:

@@ -165,15 +165,38 @@ def test_real_timeout(fake: RecordingDriver) -> None:
 
 
 def test_deadline_already_passed(fake: RecordingDriver, monkeypatch: pytest.MonkeyPatch) -> None:
-    """A waiter whose deadline passed before it could block is refused without blocking."""
+    """A general-path waiter whose deadline passed before it could block is refused at once."""
     ticks = iter(range(0, 10_000, 100))
     monkeypatch.setattr(SystemClock, "now", lambda self: float(next(ticks)))
     pool = Pool(fake.connect, max_size=1, timeout=1.0)
     held = pool.acquire()
     timeouts = _while_queued(monkeypatch, lambda: None)
     with pytest.raises(PoolTimeout):
-        pool.acquire()
+        pool.acquire(timeout=1.0)  # an explicit timeout: the general path
     assert timeouts == []  # never blocked
+    held.close()
+    pool.close()
+
+
+def test_hot_path_blocks_for_the_whole_timeout_without_reading_the_clock(
+    fake: RecordingDriver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The hot path blocks for the slot's whole timeout: it was queued just now.
+
+    The clock here jumps 100 s at every reading, so a reading between the
+    queueing and the block would say the deadline had passed; the hot path
+    takes none, and its wait is as long as the configured timeout.
+    """
+    ticks = iter(range(0, 10_000, 100))
+    monkeypatch.setattr(SystemClock, "now", lambda self: float(next(ticks)))
+    pool = Pool(fake.connect, max_size=1, timeout=1.0)
+    held = pool.acquire()
+    timeouts = _while_queued(monkeypatch, lambda: None, result=False)  # the wait times out
+    with pytest.raises(PoolTimeout, match=r"no connection within 1\.00 s"):
+        pool.acquire()
+    assert timeouts == [1.0]
+    assert pool.stats().timeouts == 1
+    assert counts(pool) == (0, 1, 0, 1)
     held.close()
     pool.close()
 
