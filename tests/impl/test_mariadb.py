@@ -19,6 +19,7 @@ to MySQL server during query"), and a later one ``InterfaceError``.
 
 from __future__ import annotations
 
+import operator
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import closing
@@ -127,7 +128,7 @@ def _pooled(
 
 
 ENGINE = Door("Pool", _engine, Pool.acquire, sessions=True, failover=True)
-QUEUE = Door("QueuePool", _queue, QueuePool.connect, sessions=False, failover=False)
+QUEUE = Door("QueuePool", _queue, operator.methodcaller("connect"), sessions=False, failover=False)
 POOLED = Door("PooledDB", _pooled, PooledDB.connection, sessions=True, failover=True)
 
 #: Every way in, and those that take failure types.
