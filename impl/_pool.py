@@ -34,8 +34,9 @@ the slot releases: the woken thread needs no pool lock), else on a condition
 from the ``Sync`` seam through the ``Clock`` seam, so manual clocks and the
 race scheduler see every wait. A FIFO hand-off with the default seams stays on
 the hot path end to end (issue 7): the return resolves the oldest waiter
-itself, the waiter queues its thread's reused :class:`~impl._records.WaitSlot`
-(no allocation per wait) and blocks and wakes inline in :meth:`Pool.acquire`.
+itself, the waiter queues a spare :class:`~impl._records.WaitSlot` a finished
+wait left (no allocation per wait) and blocks and wakes inline in
+:meth:`Pool.acquire`.
 
 Listeners are notifications: they run outside the lock, after the state they
 describe is settled, and an ``Exception`` they raise is logged and ignored so
@@ -231,6 +232,7 @@ class Pool:
         "_seq",
         "_sharing",
         "_sites",
+        "_spare",
         "_sync",
         "_timeouts",
         "_wait_time",
@@ -329,8 +331,10 @@ class Pool:
         self._quick_out = self._quick_back = self._quick_handoff = False
         self._queue_at = sys.maxsize
         self._update_quick_locked()
-        # Each thread's wait condition and (per-thread mode) binding; the
-        # bindings of ended threads.
+        # Wait slots whose waits are over, for the next waits to reuse (no
+        # allocation per wait); at most as many as ever waited at once.
+        self._spare: list[WaitSlot] = []
+        # Each thread's binding (per-thread mode); the bindings of ended threads.
         self._local = threading.local()
         self._orphans: deque[Binding] = deque()
         self._prefill(config.min_idle)
@@ -445,10 +449,11 @@ class Pool:
                     if idle:
                         taken = idle.pop() if self._lifo else idle.popleft()
                     elif self._open >= self._queue_at and not self._closed:
-                        mine: WaitSlot | None = getattr(self._local, "slot", None)
-                        if mine is None or mine.outcome is None:
+                        spare = self._spare
+                        if not spare:
                             slot = self._queue_locked(self._config.timeout)
-                        else:  # as _queue_locked does it: the thread's last slot, reused
+                        else:  # as _queue_locked does it: a finished wait's slot, reused
+                            mine = spare.pop()
                             start = self._clock.now()
                             wait_for = self._config.timeout
                             mine.start = start
@@ -482,7 +487,8 @@ class Pool:
                     outcome = slot.outcome
                     if outcome is _HANDOFF:  # handed to this thread: the tail below
                         taken = slot.rec  # not None: the tail below takes it
-                        slot.rec = None  # the thread keeps its slot, not the connection
+                        slot.rec = None
+                        self._spare.append(slot)  # its wait is over, nobody holds it: reusable
                     else:
                         resolved, taken = self._action_for(slot, outcome)
                 else:
@@ -744,6 +750,9 @@ class Pool:
             action, rec = _Action.VALIDATE, taken
         if slot is not None:
             deadline = slot.deadline
+            # its wait is over (resolved, out of line, its signal held again) and
+            # nothing below reads it: the next wait may reuse it
+            self._spare.append(slot)
         if action is _Action.VALIDATE:
             assert rec is not None
             if rec.stale or self._gated:
@@ -874,16 +883,12 @@ class Pool:
         start = self._clock.now()
         if deadline is None and timeout is not None:
             deadline = start + timeout
-        local = self._local
-        slot: WaitSlot | None = getattr(local, "slot", None)
-        if slot is None or slot.outcome is None:
-            # the thread's first wait (or one nested in a wait still in line: a
-            # signal handler's checkout) gets a slot of its own
+        spare = self._spare
+        if not spare:
             slot = WaitSlot(self._waker(), start, deadline)
-            if getattr(local, "slot", None) is None:
-                local.slot = slot
         else:
-            # the thread's slot from its last wait, resolved and done with: reuse it
+            # a slot whose wait is over and that nobody holds: reuse it
+            slot = spare.pop()
             slot.start = start
             slot.deadline = deadline
             slot.timeout = None if deadline is None else deadline - start
@@ -947,7 +952,7 @@ class Pool:
         """
         if outcome is _HANDOFF:
             rec = slot.rec
-            slot.rec = None  # the thread keeps its slot, not the connection
+            slot.rec = None  # the connection is the caller's now, not the slot's
             return _VALIDATE, rec
         assert outcome is not None, "a wait ends resolved"
         if outcome is Resolution.PERMIT:
@@ -1052,7 +1057,7 @@ class Pool:
         elif outcome is Resolution.HANDOFF:
             rec = slot.rec
             assert rec is not None
-            slot.rec = None  # the thread keeps its slot, not the connection
+            slot.rec = None  # the slot keeps no connection: it is given back below
             rec.holders = 0
             doomed = self._give_locked(rec)
             if doomed is not None:
@@ -1064,20 +1069,15 @@ class Pool:
             self._serve_locked()  # pass the wake-up on
 
     def _waker(self) -> ConditionLike | Signal:
-        """What the calling thread waits on, made at its first wait and kept.
+        """What a new wait slot's waiter blocks on; the slot keeps it while it is reused.
 
         With the default seams a :class:`Signal`, else a condition on the pool
-        lock from the ``Sync`` seam (waited on through the ``Clock`` seam). A
-        thread waits for one slot at a time, so one per thread suffices;
-        building a ``threading.Condition`` costs more than the rest of a hand-off.
+        lock from the ``Sync`` seam (waited on through the ``Clock`` seam).
+        Building a ``threading.Condition`` costs more than the rest of a
+        hand-off, hence the spare slots.
         """
-        local = self._local
-        waker: ConditionLike | Signal | None = getattr(local, "waker", None)
-        if waker is None:
-            sync = self._sync
-            waker = Signal(sync.lock()) if self._native else sync.condition(self._lock)
-            local.waker = waker
-        return waker
+        sync = self._sync
+        return Signal(sync.lock()) if self._native else sync.condition(self._lock)
 
     def _binding(self) -> Binding:
         """The calling thread's binding, made on its first checkout."""

@@ -188,13 +188,13 @@ class Resolution(Enum):
 
 @final
 class Signal:
-    """One thread's wake-up on real time: a lock that stays held until someone notifies.
+    """A waiter's wake-up on real time: a lock that stays held until someone notifies.
 
     With the default seams (``SystemClock`` and ``DefaultSync``) a waiter
     blocks on this instead of a condition on the pool lock: waking it costs
     one lock release, and it does not retake the pool lock to find out why.
-    A thread keeps one and reuses it; every wait ends with it held again
-    (:meth:`rearm`).
+    Its wait slot keeps it for every wait the slot serves; every wait ends
+    with it held again (:meth:`rearm`).
 
     Attributes:
         notify: wake the waiter (called by whoever resolves its slot, pool lock held).
@@ -231,9 +231,11 @@ class Signal:
 class WaitSlot:
     """One waiter's place in line: what wakes it, and its resolution.
 
-    A thread keeps the slot of its first wait and reuses it for the next
-    ones (the pool resets its fields when it queues it again), so a wait
-    allocates nothing; a slot still in line (outcome None) is never reused.
+    When a wait is over (resolved, out of line, its waker held again) the
+    waiter puts its slot on the pool's spares, and the next wait, of any
+    thread, reuses it (the pool resets its fields when it queues it again),
+    so a wait allocates nothing. A slot whose wait ended in an exception
+    (a timeout, an interrupt) is not reused.
 
     Attributes:
         cond: what the waiter blocks on: its condition on the pool lock, or

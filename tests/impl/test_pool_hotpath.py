@@ -204,7 +204,11 @@ def test_hot_path_blocks_for_the_whole_timeout_without_reading_the_clock(
 def test_interrupted_waiter_leaves_the_line(
     fake: RecordingDriver, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A waiter interrupted before a hand-off leaves the line; its signal is reused."""
+    """A waiter interrupted before a hand-off leaves the line; the next wait works.
+
+    The interrupted wait's slot is not kept for reuse: only a wait that
+    ended normally leaves its slot to the next one.
+    """
 
     def interrupt() -> None:
         raise KeyboardInterrupt
@@ -215,9 +219,59 @@ def test_interrupted_waiter_leaves_the_line(
     with pytest.raises(KeyboardInterrupt):
         pool.acquire()
     assert counts(pool) == (0, 1, 0, 1)
+    assert pool._spare == []
     timeouts = _while_queued(monkeypatch, held.close)
     with pool.acquire():
         assert timeouts == [None]
+    pool.close()
+
+
+def test_a_finished_wait_leaves_its_slot_to_the_next_wait_of_any_thread(
+    fake: RecordingDriver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A wait served by a hand-off leaves its slot (and signal) for the next wait to reuse.
+
+    A worker thread waits first and is served; this thread's wait after it
+    queues the very same slot, so a wait allocates nothing once a slot is spare.
+    """
+    pool = Pool(fake.connect, max_size=1, timeout=None)
+    held = pool.acquire()
+    slots: list[Any] = []
+
+    def hand_over() -> None:  # in the waiting thread, while it is in line
+        slots.append(pool._waiters[0])
+        held.close()
+
+    _while_queued(monkeypatch, hand_over)
+    worker = threading.Thread(target=lambda: pool.acquire().close())
+    worker.start()
+    worker.join()
+    assert len(slots) == 1
+    assert pool._spare == slots
+    again = pool.acquire()
+
+    def hand_over_again() -> None:
+        slots.append(pool._waiters[0])
+        again.close()
+
+    _while_queued(monkeypatch, hand_over_again)
+    with pool.acquire():
+        assert slots[1] is slots[0]
+        assert pool._spare == [slots[0]]  # back already: its wait is over
+    pool.close()
+
+
+def test_a_timed_out_wait_leaves_no_slot(
+    fake: RecordingDriver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A wait that ended in PoolTimeout does not offer its slot for reuse."""
+    pool = Pool(fake.connect, max_size=1, timeout=1.0)
+    held = pool.acquire()
+    _while_queued(monkeypatch, lambda: None, result=False)  # the wait times out
+    with pytest.raises(PoolTimeout):
+        pool.acquire()
+    assert pool._spare == []
+    held.close()
     pool.close()
 
 
