@@ -15,6 +15,12 @@ pools it is compared with do (a ``rollback()``), each keeps at most
 * :class:`SimpleQueuePool`: a ``queue.SimpleQueue`` filled with the
   connections up front; no overflow, no idle cap.
 
+And one reference that is not a target's: :class:`LockDequeHandlePool`, the
+FIFO baseline handing out a minimal :class:`Handle` instead of the bare
+connection, given back by its ``close()`` or, when dropped unclosed, by its
+``__del__``. A pool that must not lose a dropped connection (SPEC DROP-1)
+pays at least that; its ratio to the bare baseline shows how much.
+
 Not part of poolspec: only the benchmark and its tests use them.
 """
 
@@ -108,6 +114,41 @@ class LockDequePool:
             self._open -= len(doomed)
         for conn in doomed:
             conn.close()
+
+
+class Handle:
+    """A checked-out connection behind the least a handle can be: ``close()`` and ``__del__``."""
+
+    __slots__ = ("_conn", "_pool")
+
+    _conn: Any
+    _pool: LockDequePool
+
+    def close(self) -> None:
+        """Give the connection back; a second close raises."""
+        conn = self._conn
+        if conn is None:
+            raise RuntimeError("handle closed twice")
+        self._conn = None
+        self._pool.put(conn)
+
+    def __del__(self) -> None:
+        """Give back a handle dropped without ``close()``."""
+        conn = self._conn
+        if conn is not None:
+            self._conn = None
+            self._pool.put(conn)
+
+
+class LockDequeHandlePool(LockDequePool):
+    """:class:`LockDequePool` handing out a :class:`Handle`: close it to give it back."""
+
+    def checkout(self) -> Handle:
+        """Check out a connection (as :meth:`get`) behind a new handle."""
+        handle = Handle()
+        handle._conn = self.get()
+        handle._pool = self
+        return handle
 
 
 class BargingPool:

@@ -376,6 +376,9 @@ def _baseline(kind: str) -> Callable[[Scenario, Driver], Built]:
         pool: Any
         if kind == "lock+deque":
             pool = baselines.LockDequePool(d.connect, s.size, s.overflow, TIMEOUT)
+        elif kind == "lock+deque+handle":
+            handles = baselines.LockDequeHandlePool(d.connect, s.size, s.overflow, TIMEOUT)
+            return _handle_door(handles.checkout, handles.close)
         elif kind == "barging":
             pool = baselines.BargingPool(d.connect, s.size, s.overflow, TIMEOUT)
         else:
@@ -404,6 +407,9 @@ SUBJECTS = {
     for s in (
         Subject("baseline:lock+deque", _baseline("lock+deque"), ALL,
                 "threading.Lock + deque; waiters: FIFO hand-off, one lock each"),
+        Subject("baseline:lock+deque+handle", _baseline("lock+deque+handle"),
+                ("1-thread", "8-on-cap-5"),
+                "lock+deque handing out a handle given back by close() or __del__ (DROP-1)"),
         Subject("baseline:barging", _baseline("barging"), ("8-on-cap-5",),
                 "threading.Condition + deque; notify one, first to the lock wins"),
         Subject("baseline:SimpleQueue", _baseline("simplequeue"), ALL,
@@ -577,6 +583,7 @@ def pool_bytes_per_connection(build: Callable[[], Built], opened: list[int], cou
 #: The subjects whose memory is measured.
 MEMORY_SUBJECTS = (
     "baseline:lock+deque",
+    "baseline:lock+deque+handle",
     "ours:QueuePool",
     "ours:Pool(fifo)",
     "ours:PooledDB",

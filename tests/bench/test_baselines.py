@@ -180,6 +180,25 @@ def test_barging_baseline_frees_the_slot_of_a_failed_connect() -> None:
     pool.put(pool.get())
 
 
+def test_handle_baseline_gives_back_on_close_and_on_drop() -> None:
+    """The handle reference: close() gives the connection back once; a dropped handle too."""
+    pool = baselines.LockDequeHandlePool(Conn, 1, 0, timeout=PATIENCE)
+    handle = pool.checkout()
+    conn = handle._conn
+    handle.close()
+    with pytest.raises(RuntimeError, match="closed twice"):
+        handle.close()
+    again = pool.checkout()
+    assert again._conn is conn  # the one connection, back idle
+    del again  # dropped unclosed: __del__ gives it back
+    third = pool.checkout()
+    assert third._conn is conn
+    assert conn.rollbacks == 2
+    third.close()
+    pool.close()
+    assert conn.closed
+
+
 def test_simplequeue_baseline() -> None:
     """SimpleQueuePool opens its connections up front and times out when all are out."""
     pool = baselines.SimpleQueuePool(Conn, 1, timeout=0.01)

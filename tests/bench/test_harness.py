@@ -141,8 +141,10 @@ def test_tiny_run_writes_json_and_markdown(tmp_path: Path) -> None:
     cells = {(r["scenario"], r["subject"]) for r in result["rows"]}
     assert cells == {
         ("1-thread", "baseline:lock+deque"),
+        ("1-thread", "baseline:lock+deque+handle"),
         ("1-thread", "ours:QueuePool"),
         ("8-on-cap-5", "baseline:lock+deque"),
+        ("8-on-cap-5", "baseline:lock+deque+handle"),
         ("8-on-cap-5", "baseline:barging"),
         ("8-on-cap-5", "ours:QueuePool"),
         ("8-on-cap-5", "ours:Pool(barging)"),
@@ -152,7 +154,11 @@ def test_tiny_run_writes_json_and_markdown(tmp_path: Path) -> None:
         assert row["median"] > 0
         assert row["min"] <= row["median"] <= row["max"]
         assert row["ratio"] > 0
-    assert set(result["memory"]) == {"baseline:lock+deque", "ours:QueuePool"}
+    assert set(result["memory"]) == {
+        "baseline:lock+deque",
+        "baseline:lock+deque+handle",
+        "ours:QueuePool",
+    }
     assert any(t["met"] is not None for t in result["targets"])
     # every target whose two pools ran was measured in one pair as well
     paired = {t["target"] for t in result["targets"] if t.get("pairs") == 1}
