@@ -8,10 +8,11 @@ Usage::
 
 Measures, side by side in one run, the round trips per second (check out a
 connection, give it back) of poolspec's front doors and engine, SQLAlchemy's
-and DBUtils' pools, psycopg_pool's ``ConnectionPool`` and three minimal
-baselines (``bench/baselines.py``), in four scenarios (1 thread; 8 threads on
-a cap of 5, so they wait; 8 threads with 5 idle + 10 overflow; 8 threads on a
-cap of 8), with cheap fake connections and with real sqlite3 ones. Every
+and DBUtils' pools, psycopg_pool's ``ConnectionPool``, three minimal
+baselines and the FIFO one handing out a handle (``bench/baselines.py``),
+in four scenarios (1 thread; 8 threads on a cap of 5, so they wait; 8
+threads with 5 idle + 10 overflow; 8 threads on a cap of 8), with cheap fake
+connections and with real sqlite3 ones. Every
 measurement runs in a fresh Python process; each process times ``--reps``
 repetitions after one warm-up, and the cells are visited ``--rounds`` times
 in turn, so load on the machine spreads over all of them. Reported: the
