@@ -448,6 +448,7 @@ class Pool:
                     idle = self._idle
                     if idle:
                         taken = idle.pop() if self._lifo else idle.popleft()
+                        taken.holders = 1  # its only holder; ``uses`` counts only with max_usage
                     elif self._open >= self._queue_at and not self._closed:
                         spare = self._spare
                         if not spare:
@@ -495,18 +496,15 @@ class Pool:
                     resolved, taken = self._await(slot)
                 if taken is None:  # a slot to connect in, or (barging) a retry
                     return self._checkout(timeout, code, lasti, None, slot, resolved)
-            if taken is not None:
-                # its only holder (a hand-off's giver said so already); ``uses``
-                # counts only with max_usage
-                taken.holders = 1
-                if taken.uncommon is None or not taken.stale:  # uncommon None: not stale
-                    # new_handle's work without its frame: an empty handle, then its slots
-                    handle = self._handle()
-                    handle._rec = taken
-                    handle._pool = self
-                    handle._code = code
-                    handle._lasti = lasti
-                    return handle
+            # its holders: 1 (set above, or by a hand-off's giver); uncommon None: not stale
+            if taken is not None and (taken.uncommon is None or not taken.stale):
+                # new_handle's work without its frame: an empty handle, then its slots
+                handle = self._handle()
+                handle._rec = taken
+                handle._pool = self
+                handle._code = code
+                handle._lasti = lasti
+                return handle
         return self._checkout(timeout, code, lasti, taken, slot)
 
     #: Check out a connection: the same as :meth:`acquire` (an alias, so the
