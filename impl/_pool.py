@@ -221,6 +221,7 @@ class Pool:
         "_lock",
         "_max_size",
         "_native",
+        "_now",
         "_open",
         "_orphans",
         "_per_thread",
@@ -283,6 +284,8 @@ class Pool:
         self._connect = _connector(creator, config, connect_args, connect_kwargs)
         self._config = config
         self._clock: Clock = SystemClock() if clock is None else clock
+        # the clock's reading, looked up once: SystemClock's is time.monotonic itself
+        self._now: Callable[[], float] = self._clock.now
         self._sync: Sync = DefaultSync() if sync is None else sync
         self._lock = self._sync.lock()
         # real time and threading's own primitives: waiters block on a Signal
@@ -455,7 +458,7 @@ class Pool:
                             slot = self._queue_locked(self._config.timeout)
                         else:  # as _queue_locked does it: a finished wait's slot, reused
                             mine = spare.pop()
-                            start = self._clock.now()
+                            start = self._now()
                             wait_for = self._config.timeout
                             mine.start = start
                             mine.deadline = None if wait_for is None else start + wait_for
@@ -1368,7 +1371,7 @@ class Pool:
                         # WAIT-5 as _give_locked does it, in the common case: the pool is
                         # open, the oldest waiter still waits and its deadline has not passed
                         slot = waiters[0]
-                        now = self._clock.now()
+                        now = self._now()
                         deadline = slot.deadline
                         if slot.outcome is None and (deadline is None or now < deadline):
                             waiters.popleft()
