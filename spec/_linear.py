@@ -57,7 +57,14 @@ The choices this module makes, in order:
    connection to go idle while actors wait, and a parked waiter to take an
    idle connection or a free slot at any instant (its retry).
 6. **Pending operations.** An operation that never returned may be left out
-   or linearized with any result.
+   or linearized with any result. For an acquire parked in the model, "any
+   result" includes the timeout of 3. (when the configuration has one): a
+   history cut at an instant (:func:`prefix`) leaves pending a waiter whose
+   deadline passed and whose wait another thread already resolved with a
+   timeout (its recorded ``served``) as it handed the connection to the next
+   waiter, while the waiter's own thread returned only after the cut. Woken
+   only by the model's hand-offs, such a waiter would take the connection
+   the next waiter was observed to get.
 7. **Connects in flight.** A pool connects outside its lock, in a slot it
    reserved first: while the connect runs, the slot is taken for everyone
    else, and when it fails the slot passes to the oldest waiter (or frees).
@@ -330,7 +337,7 @@ class _Search:
         """
         _, _, first_i, _ = self.horizon(node)
         for i in _bits(node.parked):
-            if i == first_i and self.timed_out(i) and self.in_time(node, i):
+            if i == first_i and self.may_time_out(i) and self.in_time(node, i):
                 yield self.expire(node, (i,)), f"(timeout) {self.labels[i]}: refused: timeout"
             if self.config.fairness is Fairness.BARGING:
                 yield from self.retry(node, i)
@@ -344,8 +351,18 @@ class _Search:
             if oldest is not None and (oldest == first_i or self.ops[oldest].served is None):
                 yield from self.retry(node, oldest, held=True)
 
-    def timed_out(self, i: int) -> bool:
-        return self.ops[i].result == _TIMED_OUT
+    def may_time_out(self, i: int) -> bool:
+        """Whether acquire ``i`` may be refused with a timeout while parked: it was
+        observed to be, or it never returned (6. above) and waiters have a timeout."""
+        op = self.ops[i]
+        if op.result == _TIMED_OUT:
+            return True
+        return (
+            op.kind is OpKind.ACQUIRE
+            and op.returned is None
+            and op.error is None
+            and self.config.timeout is not None
+        )
 
     def expire(self, node: _Node, indices: Iterable[int]) -> _Node:
         """The node with these parked waiters refused with a timeout (WAIT-2)."""
@@ -392,9 +409,9 @@ class _Search:
     def apply(self, node: _Node, i: int) -> Iterator[tuple[_Node, str]]:
         """Linearize operation ``i`` now: every outcome that matches what was observed.
 
-        If an outcome would hand something to a waiter that was observed to
-        time out, the same step is also tried with that waiter timed out just
-        before it.
+        If an outcome would hand something to a waiter that may time out (it
+        was observed to, or never returned), the same step is also tried with
+        that waiter timed out just before it.
         """
         yield from self.reserve(node, i)
         expired: tuple[int, ...] = ()
@@ -402,7 +419,7 @@ class _Search:
         for _ in range(len(self.ops)):
             late: list[int] = []
             for child, line, woke in self.apply_on(base, i):
-                late.extend(w for w in woke if self.timed_out(w) and w not in expired)
+                late.extend(w for w in woke if self.may_time_out(w) and w not in expired)
                 if child is not None:
                     prelude = "".join(f"(timeout) {self.labels[w]}; " for w in expired)
                     yield child, prelude + line

@@ -198,6 +198,36 @@ def test_pending_operation_may_be_left_out() -> None:
     assert check_history(ONE, history).ok
 
 
+def test_pending_waiter_may_have_timed_out_at_the_cut() -> None:
+    """A waiter pending at a prefix's cut may be refused with a timeout while parked.
+
+    Distilled from a stress run (instants in microseconds from its start):
+    a8's deadline had passed when a13's release expired it (its ``served``)
+    and handed driver #16 to a15, the next waiter; a8's thread returned its
+    timeout only after the cut at a15's return. Woken only by hand-offs, the
+    pending a8 took driver #16 from a15, and the prefix was reported not
+    linearizable although the whole history is.
+    """
+    config = model.Config(max_size=1, timeout=1)
+    history = [
+        op(13, K.ACQUIRE, 19_422, 19_500, got(16)),
+        op(8, K.ACQUIRE, 20_681, 33_227, refused(Refusal.TIMEOUT), queued=20_682, served=31_117),
+        op(15, K.ACQUIRE, 20_982, 31_622, got(16), queued=22_036, served=31_119),
+        op(13, K.RELEASE, 31_101, 31_127),
+    ]
+    assert check_history(config, history, actors=16).ok
+    cut = prefix(history, 31_622)
+    assert cut[1].returned is None
+    assert cut[1].served == 31_117
+    result = check_history(config, cut, actors=16)
+    assert result.verdict == "ok", format_result(result)
+    assert any("(timeout) #1 a8 acquire" in line for line in result.order)
+    # without a timeout in the configuration a waiter never gives up: the
+    # release must hand driver #16 to a8, the oldest waiter
+    forever = check_history(model.Config(max_size=1), cut, actors=16)
+    assert forever.verdict == "violation"
+
+
 def test_unexpected_error_matches_nothing() -> None:
     """An operation that raised something that is not a refusal is a violation."""
     history = [op(0, K.ACQUIRE, 0, 1, None, error="RuntimeError: boom")]
