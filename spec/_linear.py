@@ -962,12 +962,18 @@ def _stuck_lines(search: _Search) -> tuple[str, ...]:
 
 
 def prefix(history: Sequence[HistoryOp], cut: int) -> list[HistoryOp]:
-    """The history as it stood at time ``cut``: later calls dropped, later returns pending."""
+    """The history as it stood at time ``cut``: later calls dropped, later returns pending.
+
+    An operation pending at the cut keeps only the instants (``queued``,
+    ``served``) recorded by then, also one already pending in ``history``, so
+    a prefix of a prefix is the prefix at the earlier cut (as
+    :func:`check_history` cuts one when it minimises a violation).
+    """
     out = []
     for op in history:
         if op.invoked > cut:
             continue
-        if op.returned is not None and op.returned > cut:
+        if op.returned is None or op.returned > cut:
             queued = op.queued if op.queued is not None and op.queued <= cut else None
             served = op.served if op.served is not None and op.served <= cut else None
             out.append(
