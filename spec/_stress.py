@@ -36,7 +36,7 @@ import random
 import sys
 import threading
 import time
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -188,15 +188,23 @@ def make_target(name: str) -> Target:
 
 
 class _RecordingCondition:
-    """A ``threading.Condition`` that notes when it is first notified after a reset."""
+    """A ``threading.Condition`` that numbers its notifications and notes their instants.
 
-    def __init__(self, lock: Any) -> None:
+    Notifications come from the pool's critical sections (the pool lock
+    held); the last few are kept, as (number, instant).
+    """
+
+    # Far more than a slot is reused between a hand-off and its waiter reading
+    # the instant; one no longer kept reads as unknown, never as another's.
+    KEPT = 64
+
+    def __init__(self, lock: Any, *, slot: bool) -> None:
         self._cond = threading.Condition(lock)
-        self.notified: int | None = None
-        self.used = False  # waited on or notified since the reset
+        self.slot = slot  # made for a wait slot, during an acquire (not the connect gate)
+        self.count = 0  # notifications so far
+        self.log: deque[tuple[int, int]] = deque(maxlen=self.KEPT)
 
     def wait(self, timeout: float | None = None) -> bool:
-        self.used = True
         return self._cond.wait(timeout)
 
     def notify(self, n: int = 1) -> None:
@@ -208,13 +216,12 @@ class _RecordingCondition:
         self._cond.notify_all()
 
     def _note(self) -> None:
-        self.used = True
-        if self.notified is None:
-            self.notified = time.monotonic_ns()
+        self.count += 1
+        self.log.append((self.count, time.monotonic_ns()))
 
-    def reset(self) -> None:
-        self.notified = None
-        self.used = False
+    def instant(self, number: int) -> int | None:
+        """When notification ``number`` came; None if not yet, or no longer kept."""
+        return next((t for n, t in tuple(self.log) if n == number), None)
 
     def __enter__(self) -> bool:
         return self._cond.__enter__()
@@ -233,8 +240,18 @@ class WaitRecorder:
       waiter (the start of its wait); the first clock read by the acquiring
       thread during an acquire that waited is that instant;
     * served: the engine resolves a wait under its lock and notifies the
-      waiter's condition there; the first notification during the acquire
-      is that instant.
+      condition of the waiter's slot there, once; the first notification of
+      that condition from when the acquire took the slot is that instant.
+
+    The engine reuses a finished wait's slot, with its condition, for the
+    next wait of any thread, so a condition is not a thread's, and its next
+    holder may be resolved before this acquire reads its own instant. The
+    acquire's slot is the one whose condition it made (a new slot: its first
+    notification is this wait's) or blocked on (the notification after those
+    made by then is this wait's: nobody resolves a wait twice). A waiter on
+    a reused slot resolved before it blocked shows neither, and is recorded
+    with neither instant (unknown, as if it had not waited: weaker, never
+    wrong).
 
     Only for FIFO hand-off: a barging waiter may be notified, lose the race
     and queue again.
@@ -250,9 +267,11 @@ class WaitRecorder:
         return threading.Lock()
 
     def condition(self, lock: Any) -> Any:
-        """A recording condition on ``lock``; the calling thread's, if it waits on one."""
-        cond = _RecordingCondition(lock)
-        self._local.cond = cond
+        """A recording condition on ``lock``; made during an acquire, the acquire's slot's."""
+        watching = getattr(self._local, "watching", False)
+        cond = _RecordingCondition(lock, slot=watching)
+        if watching:
+            self._local.cond, self._local.before = cond, 0
         return cond
 
     # -- Clock --
@@ -264,7 +283,14 @@ class WaitRecorder:
         return time.monotonic()
 
     def wait(self, cond: Any, timeout: float | None) -> None:
-        """Wait on ``cond`` for at most ``timeout`` real seconds."""
+        """Wait on ``cond`` for at most ``timeout`` real seconds, noting the acquire's slot.
+
+        Called with the pool lock held, while the slot is unresolved.
+        """
+        local = self._local
+        watched = getattr(local, "watching", False) and getattr(cond, "slot", False)
+        if watched and local.cond is not cond:  # its first block in this acquire
+            local.cond, local.before = cond, cond.count
         cond.wait(timeout)
 
     # -- the worker's side --
@@ -273,17 +299,17 @@ class WaitRecorder:
         """Begin watching the calling thread (just before it calls acquire)."""
         self._local.watching = True
         self._local.first = None
-        cond: _RecordingCondition | None = getattr(self._local, "cond", None)
-        if cond is not None:
-            cond.reset()
+        self._local.cond = None
 
     def waits(self) -> tuple[int | None, int | None]:
         """(queued, served) of the calling thread's acquire since :meth:`start`."""
-        self._local.watching = False
-        cond: _RecordingCondition | None = getattr(self._local, "cond", None)
-        if cond is None or not cond.used:
-            return None, None  # it never waited
-        return self._local.first, cond.notified
+        local = self._local
+        local.watching = False
+        cond: _RecordingCondition | None = getattr(local, "cond", None)
+        first: int | None = getattr(local, "first", None)
+        if cond is None or first is None:
+            return None, None  # it never waited, or not on a slot it can tell
+        return first, cond.instant(local.before + 1)
 
 
 # -- the run ------------------------------------------------------------------------------

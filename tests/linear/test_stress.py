@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -19,8 +20,9 @@ from impl import _pool
 from impl._records import Resolution
 from spec._stress import (
     StressOptions,
-    _Run,
     StressReport,
+    WaitRecorder,
+    _Run,
     engine_target,
     format_stress,
     make_target,
@@ -80,6 +82,67 @@ def test_the_cap_check_reads_one_snapshot_a_detach_cannot_split() -> None:
     for handle in (*others, held):
         handle.close()
     run.pool.close()
+
+
+def test_wait_recorder_follows_a_slot_reused_by_other_threads() -> None:
+    """Each acquire is given its own wait's instants, though its slot's condition is reused.
+
+    The engine reuses a finished wait's slot, condition included, for the
+    next wait of any thread; here as it calls the seams, one thread at a
+    time (each actor a single worker thread, the resolutions from this
+    one). The recorder took a condition for its maker's: the next waiter
+    on it was recorded as never waiting, and the maker's next acquire
+    reported that waiter's hand-off as its own.
+    """
+    recorder = WaitRecorder()
+    lock = recorder.lock()
+    a, b, c = (ThreadPoolExecutor(max_workers=1) for _ in range(3))
+
+    def on(actor: ThreadPoolExecutor, fn: Callable[[], Any]) -> Any:
+        return actor.submit(fn).result()
+
+    def queue_new() -> Any:  # _queue_locked with no spare slot: the clock, then a condition
+        recorder.start()
+        with lock:
+            recorder.now()
+            return recorder.condition(lock)
+
+    def queue_reused() -> None:  # a spare slot: only the clock
+        recorder.start()
+        with lock:
+            recorder.now()
+
+    def block() -> None:  # the slot still unresolved: wait on its condition
+        with lock:
+            recorder.wait(cond, 0)
+
+    def resolve() -> tuple[int, int]:  # when, at the earliest and latest, it notified
+        with lock:
+            before = time.monotonic_ns()
+            cond.notify()
+            return before, time.monotonic_ns()
+
+    def served_then(waits: tuple[int | None, int | None], then: tuple[int, int]) -> bool:
+        queued, served = waits
+        return queued is not None and served is not None and then[0] <= served <= then[1]
+
+    cond = on(a, queue_new)
+    one = resolve()  # before a blocks: it never waits on its own
+    first = on(a, recorder.waits)
+    on(b, queue_reused)
+    on(b, block)
+    two = resolve()
+    on(c, queue_reused)
+    on(c, block)  # c holds the slot before b reads its instants
+    on(a, recorder.start)  # a's next acquire takes an idle connection
+    three = resolve()
+    second, third, idle = on(b, recorder.waits), on(c, recorder.waits), on(a, recorder.waits)
+    for actor in (a, b, c):
+        actor.shutdown()
+    assert served_then(first, one)
+    assert served_then(second, two)
+    assert served_then(third, three)
+    assert idle == (None, None)
 
 
 @pytest.mark.parametrize("name", ["poolspec-queuepool", "poolspec-pooleddb"])
