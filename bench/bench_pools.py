@@ -446,6 +446,8 @@ SUBJECTS = {
 
 #: The reference of each scenario's ratios, and the second one shown for 8-on-cap-5.
 REFERENCE = "baseline:lock+deque"
+#: The FIFO baseline handing out handles: a reference row, not a target's.
+HANDLE_REFERENCE = "baseline:lock+deque+handle"
 BARGING_REFERENCE = "baseline:barging"
 
 # -- one measurement (in a child process) --------------------------------------------
@@ -876,6 +878,26 @@ def _fmt_rate(value: float | None) -> str:
     return "-" if value is None else f"{value:,.0f}"
 
 
+def _handle_reference(rows: list[dict[str, Any]]) -> list[str]:
+    """A paragraph on the handle reference's ratios (fake connections), if it ran."""
+    found = {
+        r["scenario"]: r["ratio"]
+        for r in rows
+        if r["subject"] == HANDLE_REFERENCE and r["driver"] == "fake" and r.get("ratio")
+    }
+    if not found:
+        return []
+    shown = "; ".join(f"{found[sc]:.2f}x on {sc}" for sc in SCENARIOS if sc in found)
+    return [
+        "",
+        f"For reference, `{HANDLE_REFERENCE}` is `{REFERENCE}` handing out a handle "
+        "that its `close()` or, when dropped unclosed, its `__del__` gives back: the "
+        "least any pool that hands out objects and loses no dropped connection (SPEC "
+        f"DROP-1) pays. With fake connections it runs at {shown} `{REFERENCE}` (the "
+        "tables' medians).",
+    ]
+
+
 def _fmt_ratio(value: float | None) -> str:
     return "-" if value is None else f"{value:.2f}"
 
@@ -936,6 +958,7 @@ def markdown(result: dict[str, Any]) -> str:
         met = {True: "yes", False: "**no**", None: "not measured"}[v["met"]]
         lines.append(f"| {v['target']} | {shown} | {met} |")
     rows = result["rows"]
+    lines += _handle_reference(rows)
     for sc in SCENARIOS.values():
         for dr in DRIVERS:
             mine = [r for r in rows if r["scenario"] == sc.name and r["driver"] == dr]

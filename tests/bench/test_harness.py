@@ -216,6 +216,22 @@ def test_markdown_reports_failures_and_the_model_benchmarks() -> None:
     assert "| x | 10 | 5 | 4..6 |" in text
     assert "failed: crashed" in text
     assert "failed" in bp.text_report(result)
+    assert "For reference" not in text  # the handle reference did not run: no paragraph
+
+
+def test_markdown_gives_the_handle_reference_its_ratio() -> None:
+    """When the handle reference ran, the targets section says how it fares against the baseline."""
+    rows = bp.summarise(
+        {
+            ("8-on-cap-5", "fake", "baseline:lock+deque"): {"rates": [4.0]},
+            ("8-on-cap-5", "fake", "baseline:lock+deque+handle"): {"rates": [3.0]},
+            ("1-thread", "fake", "baseline:lock+deque"): {"rates": [10.0]},
+            ("1-thread", "fake", "baseline:lock+deque+handle"): {"rates": [5.0]},
+        }
+    )
+    text = "\n".join(bp._handle_reference(rows))
+    assert "0.50x on 1-thread; 0.75x on 8-on-cap-5 `baseline:lock+deque`" in text
+    assert "DROP-1" in text
 
 
 def test_model_benchmarks_run_through_their_scripts() -> None:
