@@ -492,7 +492,6 @@ class Pool:
                     if outcome is _HANDOFF:  # handed to this thread: the tail below
                         taken = slot.rec  # not None: the tail below takes it
                         slot.rec = None
-                        self._spare.append(slot)  # its wait is over, nobody holds it: reusable
                     else:
                         resolved, taken = self._action_for(slot, outcome)
                 else:
@@ -501,6 +500,8 @@ class Pool:
                     return self._checkout(timeout, code, lasti, None, slot, resolved)
             # its holders: 1 (set above, or by a hand-off's giver); uncommon None: not stale
             if taken is not None and (taken.uncommon is None or not taken.stale):
+                if slot is not None:  # its wait is over, nobody holds it: reusable
+                    self._spare.append(slot)  # (else _checkout puts it back, once)
                 # new_handle's work without its frame: an empty handle, then its slots
                 handle = self._handle()
                 handle._rec = taken

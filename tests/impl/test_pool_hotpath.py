@@ -336,7 +336,11 @@ def test_closed_while_waiting(fake: RecordingDriver, monkeypatch: pytest.MonkeyP
 def test_stale_connection_handed_over_is_replaced(
     fake: RecordingDriver, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A soft-invalidated connection handed to a waiter is retired and replaced (INV-2)."""
+    """A soft-invalidated connection handed to a waiter is retired and replaced (INV-2).
+
+    The waiter's slot is offered for reuse once: a slot on the spares twice
+    would be queued by two waits at once.
+    """
     pool = Pool(fake.connect, max_size=1, timeout=None)
     held = pool.acquire()
     held.invalidate(soft=True)
@@ -344,6 +348,7 @@ def test_stale_connection_handed_over_is_replaced(
     with pool.acquire():
         pass
     assert log(fake) == ["connect0", "rollback0", "close0", "connect1", "rollback1"]
+    assert len(pool._spare) == 1
     pool.close()
 
 
