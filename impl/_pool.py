@@ -284,7 +284,8 @@ class Pool:
         self._connect = _connector(creator, config, connect_args, connect_kwargs)
         self._config = config
         self._clock: Clock = SystemClock() if clock is None else clock
-        # the clock's reading, looked up once: SystemClock's is time.monotonic itself
+        # the clock's reading, looked up once (every reading goes through it):
+        # SystemClock's is time.monotonic itself
         self._now: Callable[[], float] = self._clock.now
         self._sync: Sync = DefaultSync() if sync is None else sync
         self._lock = self._sync.lock()
@@ -539,7 +540,7 @@ class Pool:
             self._sweep()
         with self._lock:  # decide: nothing; expire overdue waiters, read the counters
             if self._waiters:
-                self._expire_locked(self._clock.now())
+                self._expire_locked(self._now())
             idle = len(self._idle) + self._bound_idle
             return PoolStats(
                 idle=idle,
@@ -568,7 +569,7 @@ class Pool:
                 self._update_quick_locked()
                 doomed = self._take_idle_locked()
                 if self._waiters:
-                    now = self._clock.now()
+                    now = self._now()
                     waiters = list(self._waiters)
                     self._waiters.clear()
                     self._resolve_each_locked(waiters, Resolution.CLOSED, now)
@@ -727,7 +728,7 @@ class Pool:
         deadline = None
         if self._connect_cond is not None and wait_for is not None and slot is None:
             # the whole checkout, a wait for a connect to start included, has one deadline
-            deadline = self._clock.now() + wait_for
+            deadline = self._now() + wait_for
         action: _Action
         while taken is None:
             if resolved is _Action.CONNECT:
@@ -882,7 +883,7 @@ class Pool:
 
     def _queue_locked(self, timeout: float | None, deadline: float | None = None) -> WaitSlot:
         """Queue the calling thread as the newest waiter (lock held); ``deadline`` wins if given."""
-        start = self._clock.now()
+        start = self._now()
         if deadline is None and timeout is not None:
             deadline = start + timeout
         spare = self._spare
@@ -985,7 +986,7 @@ class Pool:
             if deadline is None:
                 slot.cond.wait(None)
             elif not (
-                (remaining := deadline - self._clock.now()) > 0 and slot.cond.wait(remaining)
+                (remaining := deadline - self._now()) > 0 and slot.cond.wait(remaining)
             ):
                 self._expire_signal(slot)
         except BaseException:
@@ -1004,7 +1005,7 @@ class Pool:
         try:  # decide: out of time: leave the line, unless resolved just now
             if slot.outcome is None:
                 self._waiters.remove(slot)
-                self._resolve_locked(slot, _TIMEOUT, self._clock.now())  # WAIT-2
+                self._resolve_locked(slot, _TIMEOUT, self._now())  # WAIT-2
             signal.rearm()  # the resolution signalled it: hold it again
         finally:
             lock.release()
@@ -1040,7 +1041,7 @@ class Pool:
             if deadline is None:
                 clock.wait(cond, None)
                 continue
-            now = clock.now()
+            now = self._now()
             if now >= deadline:
                 self._waiters.remove(slot)
                 self._resolve_locked(slot, Resolution.TIMEOUT, now)  # WAIT-2
@@ -1127,7 +1128,7 @@ class Pool:
         lifetime, idle_time = config.max_lifetime, config.max_idle_time
         if lifetime is None and idle_time is None:
             return False
-        now = self._clock.now()
+        now = self._now()
         if lifetime is not None and now - rec.created >= lifetime:
             return True
         since = rec.idle_since
@@ -1272,7 +1273,7 @@ class Pool:
                 if deadline is None:
                     clock.wait(cond, None)
                     continue
-                now = clock.now()
+                now = self._now()
                 if now >= deadline:
                     raise PoolTimeout(
                         f"no connect could start before the deadline: {self._connecting} "
@@ -1555,7 +1556,7 @@ class Pool:
         # (beyond the idle cap it would be closed while a waiter needs one)
         if waiters and (self._fifo_fair or (kept is not None and len(self._idle) >= kept)):
             try:
-                now = self._clock.now()
+                now = self._now()
             except BaseException as exc:  # noqa: BLE001 - raised once the connection is placed
                 # the clock failed: hand over by seniority alone, so nothing is lost
                 interrupt, now = exc, max(s.start for s in waiters)
@@ -1645,7 +1646,7 @@ class Pool:
         if not self._fifo_fair:
             self._wake_barging_locked(self._room_locked())
             return
-        now = self._clock.now()
+        now = self._now()
         max_size = self._max_size
         interrupt: BaseException | None = None
         while waiters and (max_size is None or self._open < max_size):
@@ -1672,7 +1673,7 @@ class Pool:
     def _wake_barging_locked(self, count: int) -> None:
         """Barging: wake up to ``count`` waiters to compete for what is free."""
         waiters = self._waiters
-        now = self._clock.now()
+        now = self._now()
         interrupt: BaseException | None = None
         while waiters and count > 0:
             slot = waiters.popleft()
@@ -1862,10 +1863,10 @@ class Pool:
                 _log.exception("listener %r for %r raised; ignored", fn, event)
 
     def _stamp_created(self) -> float:
-        return self._clock.now() if self._config.max_lifetime is not None else 0.0
+        return self._now() if self._config.max_lifetime is not None else 0.0
 
     def _stamp_idle(self) -> float | None:
-        return self._clock.now() if self._config.max_idle_time is not None else None
+        return self._now() if self._config.max_idle_time is not None else None
 
 
 #: The reset modes the hot path handles itself (one driver call or none); the
