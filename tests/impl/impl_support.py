@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -23,6 +24,11 @@ def log(driver: RecordingDriver) -> list[str]:
         for c in driver.drain()
         if c.kind is not CallKind.CURSOR
     ]
+
+
+def this_line() -> int:
+    """The line the caller is at: a checkout on the next line is recorded at this + 1."""
+    return sys._getframe(1).f_lineno
 
 
 def counts(pool: Pool) -> tuple[int, int, int, int]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import gc
-import inspect
 import re
 import sqlite3
 import warnings
@@ -22,7 +21,7 @@ from impl import (
 )
 from impl._handle import UNRECORDED, SiteRecording
 from spec._driver import RecordingDriver
-from tests.impl.impl_support import Script, counts, log
+from tests.impl.impl_support import Script, counts, log, this_line
 
 
 def ident(conn: PooledConnection) -> int:
@@ -115,9 +114,7 @@ def test_context_manager_and_repr(fake: RecordingDriver) -> None:
 def test_checkout_site_is_the_callers_line(fake: RecordingDriver) -> None:
     """A handle records the file and line that checked it out, through either spelling."""
     pool = Pool(fake, max_size=2)
-    here = inspect.currentframe()
-    assert here is not None
-    line = here.f_lineno
+    line = this_line()
     a = pool.acquire()
     b = pool.connection()
     assert a.checked_out_at == f"{__file__}:{line + 1}"
@@ -134,9 +131,7 @@ def test_checkout_site_stacklevel(fake: RecordingDriver) -> None:
     def front_door() -> PooledConnection:
         return pool.acquire(stacklevel=2)
 
-    here = inspect.currentframe()
-    assert here is not None
-    line = here.f_lineno
+    line = this_line()
     fresh = front_door()  # general path: a connect
     assert fresh.checked_out_at == f"{__file__}:{line + 1}"
     fresh.close()
@@ -173,9 +168,7 @@ def test_no_site_while_resource_warnings_are_ignored(fake: RecordingDriver) -> N
         assert counts(pool) == (1, 0, 0, 1)
     with warnings.catch_warnings():
         warnings.simplefilter("default", ResourceWarning)
-        here = inspect.currentframe()
-        assert here is not None
-        line = here.f_lineno
+        line = this_line()
         conn = pool.acquire()
         assert conn.checked_out_at == f"{__file__}:{line + 1}"
         conn.close()

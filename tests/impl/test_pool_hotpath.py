@@ -11,7 +11,6 @@ timeout is the behaviour under test.
 
 from __future__ import annotations
 
-import inspect
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -31,7 +30,7 @@ from impl import (
 )
 from impl._records import ConnRecord, Signal
 from spec._driver import RecordingDriver
-from tests.impl.impl_support import Worker, counts, log
+from tests.impl.impl_support import Worker, counts, log, this_line
 
 
 def _while_queued(
@@ -99,9 +98,7 @@ def test_hot_path_handles_are_whole(fake: RecordingDriver, monkeypatch: pytest.M
     assert PooledConnection.__init__ is object.__init__
     assert DBUtilsConnection.__init__ is object.__init__
     pool = Pool(fake.connect, max_size=1, timeout=None)
-    here = inspect.currentframe()
-    assert here is not None
-    line = here.f_lineno
+    line = this_line()
     made = pool.acquire()  # the general path: a connect, through new_handle
     made.close()
     idle = pool.acquire()  # the hot path: an idle connection

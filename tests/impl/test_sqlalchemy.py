@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import inspect
 import re
 import sqlite3
 import threading
@@ -42,6 +41,7 @@ from tests.impl.impl_support import (
     park,
     show,
     terminate,
+    this_line,
 )
 from tests.servers import ServerConnect
 
@@ -403,9 +403,7 @@ def test_assertionpool_names_the_holder_with_sites_unrecorded(lite: RecordingDri
     pool = AssertionPool(lite.connect)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ResourceWarning)
-        here = inspect.currentframe()
-        assert here is not None
-        line = here.f_lineno
+        line = this_line()
         held = pool.connect()
         site = re.escape(f"(checked out at {__file__}:{line + 1})")
         with pytest.raises(AssertionPoolError, match=site):
